@@ -1,0 +1,176 @@
+"""Pick the best candidate on validation, score it once on the untouched test holdout, write the card."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from pipeline import params as P
+from pipeline.errors import PipelineError
+from pipeline.train import CANDIDATE_REPORTS, CANDIDATES, PRODUCTION_MODEL
+
+METRICS = Path("reports/metrics.json")
+PLOTS = Path("reports/plots")
+FIGURES = Path("reports/figures")
+CARD_JSON = Path("models/model_card.json")
+CARD_MD = Path("models/model_card.md")
+
+
+def select(params: dict[str, Any]) -> tuple[str, dict[str, dict]]:
+    """Best family by the primary validation metric; ties go to the family listed first."""
+    from pipeline.io import read_json
+    from pipeline.metrics import higher_is_better
+
+    families = list(P.section(params, "models"))
+    reports = {f: read_json(CANDIDATE_REPORTS / f"{f}.json") for f in families}
+    metric = P.section(params, "train").get("primary_metric", "accuracy")
+    sign = 1 if higher_is_better(metric) else -1
+    best = max(families, key=lambda f: (sign * reports[f]["validation_score"], -families.index(f)))
+    return best, reports
+
+
+def predict_proba(model, frame, schema):
+    import numpy as np
+
+    return np.asarray(model.predict_proba(frame[schema.features]), dtype=float)
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def run(params: dict[str, Any]) -> dict[str, Any]:
+    from pipeline import plots
+    from pipeline.io import load_model, read_frame, read_json, sha256, write_json, write_text
+    from pipeline.metrics import classification_metrics, rounded
+    from pipeline.schema import from_params
+
+    schema = from_params(params)
+    classes = list(schema.classes)
+    family, reports = select(params)
+    test = read_frame("data/prepared/test.parquet")
+    model = load_model(CANDIDATES / f"{family}.skops")
+    y = schema.class_index(test[schema.target])
+    proba = predict_proba(model, test, schema)
+    metrics = rounded(classification_metrics(y, proba, classes))
+    metrics["selected"] = family
+    metrics["primary_metric"] = P.section(params, "train").get("primary_metric", "accuracy")
+    metrics["validation"] = {f: r["validation_score"] for f, r in reports.items()}
+    metrics["majority_baseline"] = round(float((y == _mode(y)).mean()), 6)
+
+    PRODUCTION_MODEL.parent.mkdir(parents=True, exist_ok=True)
+    tmp = PRODUCTION_MODEL.with_suffix(".tmp")
+    shutil.copyfile(CANDIDATES / f"{family}.skops", tmp)
+    tmp.replace(PRODUCTION_MODEL)
+
+    pred = proba.argmax(axis=1)
+    write_json(PLOTS / "confusion.json",
+               [{"actual": classes[a], "predicted": classes[p]} for a, p in zip(y, pred, strict=True)])
+    roc, pr, cal = (plots.curves(y, proba, classes, "roc"), plots.curves(y, proba, classes, "pr"),
+                    plots.calibration(y, proba))
+    write_json(PLOTS / "roc.json", roc)
+    write_json(PLOTS / "precision_recall.json", pr)
+    write_json(PLOTS / "calibration.json", cal)
+    plots.confusion_png(FIGURES / "confusion.png", y, pred, classes, f"Confusion matrix ({family})")
+    plots.curves_png(FIGURES / "roc.png", {family: roc}, "roc", f"ROC one-vs-rest ({family})")
+    plots.curves_png(FIGURES / "precision_recall.png", {family: pr}, "pr",
+                     f"Precision-recall ({family})")
+    plots.calibration_png(FIGURES / "calibration.png", cal, f"Calibration ({family})")
+    write_json(METRICS, metrics)
+
+    manifest = read_json("data/prepared/manifest.json")
+    chosen = reports[family]
+    card = {
+        "model": {"family": family, "path": PRODUCTION_MODEL.as_posix(),
+                  "sha256": sha256(PRODUCTION_MODEL), "bytes": PRODUCTION_MODEL.stat().st_size,
+                  "format": "skops (trusted-type list in pipeline/io.py)"},
+        "schema": {"target": schema.target, "classes": classes, "numeric": list(schema.numeric),
+                   "categorical": list(schema.categorical), "id": schema.id, "time": schema.time},
+        "data": {"window": manifest["strategy"], "files": manifest["files"],
+                 "rows": manifest["rows"], "test_holdout_of": manifest["newest_batch"]},
+        "training": {"strategy": chosen["strategy"], "seconds": chosen["train_seconds"],
+                     "best_params": chosen["best_params"], "best_iteration": chosen["best_iteration"],
+                     "trials": len(chosen["trials"]), "seed": params.get("seed")},
+        "params": {k: params.get(k) for k in ("window", "split", "train")} | {
+            "models": {family: P.section(params, "models", family)}},
+        "metrics": {"test": {k: v for k, v in metrics.items() if k != "validation"},
+                    "validation": metrics["validation"]},
+        "code_commit": git_commit(),
+    }
+    write_json(CARD_JSON, card)
+    write_text(CARD_MD, card_markdown(card))
+    return metrics
+
+
+def _mode(y):
+    import numpy as np
+
+    return np.bincount(y).argmax()
+
+
+def card_markdown(card: dict[str, Any]) -> str:
+    m, t = card["model"], card["metrics"]["test"]
+    lines = [
+        f"# Model card: {card['schema']['target']} classifier ({m['family']})",
+        "",
+        f"- **Model file**: `{m['path']}` ({m['bytes']:,} bytes, sha256 `{m['sha256'][:16]}…`)",
+        f"- **Code commit**: `{(card['code_commit'] or 'unknown')[:12]}`",
+        f"- **Training**: {card['training']['strategy']}, {card['training']['trials']} trials, "
+        f"{card['training']['seconds']:.1f}s, seed {card['training']['seed']}",
+        f"- **Classes**: {', '.join(card['schema']['classes'])}",
+        f"- **Features**: {len(card['schema']['numeric'])} numeric, "
+        f"{len(card['schema']['categorical'])} categorical",
+        "",
+        "## Test metrics (holdout of the newest batch)",
+        "",
+        "| metric | value |",
+        "| --- | ---: |",
+    ]
+    for key in ("accuracy", "f1_weighted", "precision_weighted", "recall_weighted", "roc_auc",
+                "log_loss", "brier", "majority_baseline"):
+        if t.get(key) is not None:
+            lines.append(f"| {key} | {t[key]:.4f} |")
+    lines += ["", "| class | precision | recall | f1 | support |", "| --- | ---: | ---: | ---: | ---: |"]
+    for cls, v in t["per_class"].items():
+        lines.append(f"| {cls} | {v['precision']:.4f} | {v['recall']:.4f} | {v['f1']:.4f} | "
+                     f"{v['support']} |")
+    lines += ["", "## Validation score per family", ""]
+    lines += [f"- {f}: {s:.4f}" for f, s in card["metrics"]["validation"].items()]
+    lines += ["", "## Hyperparameters", "", "```", *(f"{k}: {v}" for k, v in
+              card["training"]["best_params"].items()), "```", "", "## Data", "",
+              "| file | rows | sha256 |", "| --- | ---: | --- |"]
+    lines += [f"| {f['path']} | {f['rows']} | `{f['sha256'][:12]}` |" for f in card["data"]["files"]]
+    return "\n".join(lines) + "\n"
+
+
+def cli(args: argparse.Namespace) -> int:
+    metrics = run(P.load(args.params))
+    print(f"evaluate: selected {metrics['selected']}: test accuracy {metrics['accuracy']:.4f}, "
+          f"f1_weighted {metrics['f1_weighted']:.4f} (majority class {metrics['majority_baseline']:.4f})")
+    return 0
+
+
+def summary_cli(args: argparse.Namespace) -> int:
+    """What `make run` ends with: the selected model, its key numbers, where to look next."""
+    from pipeline.io import read_json
+
+    if not METRICS.exists() or not CARD_JSON.exists():
+        raise PipelineError(f"{METRICS}: not found (run `dvc repro` first)")
+    m, card = read_json(METRICS), read_json(CARD_JSON)
+    print(f"Selected model: {m['selected']} ({card['model']['path']}, "
+          f"sha256 {card['model']['sha256'][:12]})")
+    print(f"  trained on {card['data']['rows']['train']} rows from {len(card['data']['files'])} "
+          f"batches; test holdout of {card['data']['test_holdout_of']} ({m['rows']} rows)")
+    print(f"  accuracy {m['accuracy']:.4f} (majority class {m['majority_baseline']:.4f}), "
+          f"f1_weighted {m['f1_weighted']:.4f}, roc_auc {m['roc_auc'] or float('nan'):.4f}, "
+          f"log_loss {m['log_loss']:.4f}")
+    print("  validation: " + ", ".join(f"{f} {s:.4f}" for f, s in m["validation"].items()))
+    print(f"Reports: {METRICS}, {FIGURES}/, {CARD_MD}; `dvc metrics show`, `dvc plots show`")
+    return 0

@@ -1,0 +1,102 @@
+"""Classification metrics shared by evaluate, compare and monitor, so every report means the same."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+# metric name -> higher is better
+DIRECTION = {
+    "accuracy": True,
+    "balanced_accuracy": True,
+    "precision_weighted": True,
+    "recall_weighted": True,
+    "f1_weighted": True,
+    "f1_macro": True,
+    "roc_auc": True,
+    "log_loss": False,
+    "brier": False,
+}
+
+
+def classification_metrics(y: np.ndarray, proba: np.ndarray, classes: list[str]) -> dict[str, Any]:
+    """Every headline metric for class indices `y` and probabilities `proba` (one column per class)."""
+    from sklearn import metrics as skm
+
+    labels = list(range(len(classes)))
+    pred = proba.argmax(axis=1)
+    prec, rec, f1, support = skm.precision_recall_fscore_support(
+        y, pred, labels=labels, zero_division=0
+    )
+    out: dict[str, Any] = {
+        "accuracy": float(skm.accuracy_score(y, pred)),
+        "balanced_accuracy": float(skm.balanced_accuracy_score(y, pred)),
+        "precision_weighted": float(np.average(prec, weights=support)) if support.sum() else 0.0,
+        "recall_weighted": float(np.average(rec, weights=support)) if support.sum() else 0.0,
+        "f1_weighted": float(np.average(f1, weights=support)) if support.sum() else 0.0,
+        "f1_macro": float(f1.mean()),
+        "roc_auc": _roc_auc(y, proba, labels),
+        "log_loss": float(skm.log_loss(y, np.clip(proba, 1e-15, 1), labels=labels)),
+        "brier": brier(y, proba),
+        "rows": int(len(y)),
+    }
+    out["per_class"] = {
+        name: {
+            "precision": float(prec[i]),
+            "recall": float(rec[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+        for i, name in enumerate(classes)
+    }
+    return out
+
+
+def brier(y: np.ndarray, proba: np.ndarray) -> float:
+    """Multiclass Brier score: mean squared distance between probabilities and the one-hot truth."""
+    onehot = np.zeros_like(proba)
+    onehot[np.arange(len(y)), y] = 1.0
+    return float(((proba - onehot) ** 2).sum(axis=1).mean())
+
+
+def _roc_auc(y: np.ndarray, proba: np.ndarray, labels: list[int]) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
+    present = np.unique(y)
+    if len(present) < 2:
+        return None
+    if proba.shape[1] == 2:
+        return float(roc_auc_score(y, proba[:, 1]))
+    if len(present) < len(labels):
+        return None
+    return float(roc_auc_score(y, proba, multi_class="ovr", average="weighted", labels=labels))
+
+
+def score(name: str, y: np.ndarray, proba: np.ndarray, classes: list[str]) -> float:
+    """One metric by name; accepts `recall_<class>`-style per-class names too."""
+    values = classification_metrics(y, proba, classes)
+    return lookup(values, name)
+
+
+def lookup(values: dict[str, Any], name: str) -> float:
+    if name in values and values[name] is not None:
+        return float(values[name])
+    for stat in ("precision", "recall", "f1"):
+        prefix = f"{stat}_"
+        if name.startswith(prefix) and name[len(prefix):] in values.get("per_class", {}):
+            return float(values["per_class"][name[len(prefix):]][stat])
+    raise KeyError(name)
+
+
+def higher_is_better(name: str) -> bool:
+    return DIRECTION.get(name, True)
+
+
+def rounded(values: Any, digits: int = 6) -> Any:
+    """Round floats in nested reports so diffs in git show real changes, not float noise."""
+    if isinstance(values, dict):
+        return {k: rounded(v, digits) for k, v in values.items()}
+    if isinstance(values, list):
+        return [rounded(v, digits) for v in values]
+    return round(values, digits) if isinstance(values, float) else values
