@@ -114,13 +114,20 @@ def read_csv(path: str | Path, usecols: list[str] | None = None):
     if path.stat().st_size == 0:
         raise PipelineError(f"{path}: file is empty (the contract is a CSV with a header row)")
     try:
-        return pd.read_csv(path, engine="pyarrow", usecols=usecols)
+        frame = pd.read_csv(path, engine="pyarrow", usecols=usecols)
     except UnicodeDecodeError as exc:
         raise PipelineError(f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
     except ValueError as exc:
         raise PipelineError(f"{path}: cannot be read as CSV ({str(exc).splitlines()[0]})") from None
     except Exception as exc:  # pyarrow.lib.ArrowInvalid and friends carry the useful line
         raise PipelineError(f"{path}: cannot be read as CSV ({str(exc).splitlines()[0]})") from None
+    for column in frame.select_dtypes(include="object").columns:
+        values = frame[column].dropna()
+        if len(values) and values.map(type).eq(bytes).any():  # pyarrow keeps undecodable text as bytes
+            row = int(values.map(type).eq(bytes).idxmax()) + 2
+            raise PipelineError(f"{path}: column '{column}': not valid UTF-8 (line {row}; the contract is "
+                                "comma-separated UTF-8)")
+    return frame
 
 
 def sha256(path: str | Path) -> str:

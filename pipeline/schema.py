@@ -35,7 +35,7 @@ class Schema:
         import numpy as np
         import pandas as pd
 
-        codes = pd.Categorical(labels.astype(str), categories=list(self.classes)).codes
+        codes = pd.Index(list(self.classes)).get_indexer(labels.astype(str))
         if (codes < 0).any():
             bad = sorted(set(labels.astype(str)[codes < 0]))[:5]
             raise PipelineError(

@@ -92,8 +92,10 @@ def simulate_batches(directory: Path, periods: list[str], rows: int, scenario: s
 
 
 def make_project(base: Path, periods: list[str] | None = None, rows: int = 1200,
-                 overrides: dict[str, Any] | None = None, git: bool = True) -> Path:
-    """A copy of this repository with small simulated batches, committed in a fresh git repo."""
+                 overrides: dict[str, Any] | None = None, git: bool = True, fast: bool = True) -> Path:
+    """A copy of this repository with simulated batches, committed in a fresh git repo.
+
+    `fast` shrinks the search budgets (tests); benchmarks pass False to time the real params."""
     project = base / "project"
     project.mkdir(parents=True)
     for name in COPIED:
@@ -104,7 +106,7 @@ def make_project(base: Path, periods: list[str] | None = None, rows: int = 1200,
             shutil.copy2(src, project / name)
     simulate_batches(project / "data" / "batches",
                      periods or ["2024-01", "2024-02", "2024-03"], rows)
-    write_params(project, deep_merge(FAST_PARAMS, overrides or {}))
+    write_params(project, deep_merge(FAST_PARAMS if fast else {}, overrides or {}))
     if git:
         run(["git", "init", "-q", "-b", "main"], project)
         run(["dvc", "init", "-q"], project)

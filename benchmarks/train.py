@@ -1,0 +1,88 @@
+"""Training benchmark: a full `dvc repro` (search within the params budget) on the example-sized data
+and on 100,000 simulated rows, per family, beside the same families fitted once with library defaults
+(the floor). Prints figures and ratios; target: the 100k-row repro within 3 minutes on 2 cores.
+
+    .venv/bin/python benchmarks/train.py [--rows 100000] [--skip-example]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import make_project, run  # noqa: E402  (the same temp-project builder as the tests)
+
+PERIODS = [f"2024-{m:02d}" for m in range(1, 7)]
+
+
+def default_fits(project: Path) -> dict[str, float]:
+    """Each family fitted once with library defaults on the same prepared split: the floor."""
+    import os
+
+    from pipeline import params as P
+    from pipeline.io import read_frame
+    from pipeline.schema import from_params
+    from pipeline.train import build_estimator, build_preprocessor
+
+    cwd = os.getcwd()
+    os.chdir(project)
+    try:
+        params = P.load()
+        schema = from_params(params)
+        train = read_frame("data/prepared/train.parquet")
+        y = schema.class_index(train[schema.target])
+        out = {}
+        for family in params["models"]:
+            t0 = time.perf_counter()
+            pre = build_preprocessor(schema, scale=family == "logistic")
+            X = pre.fit_transform(train[schema.features])
+            build_estimator(family, {}, len(schema.classes), 0, 2, 0).fit(X, y)
+            out[family] = time.perf_counter() - t0
+        return out
+    finally:
+        os.chdir(cwd)
+
+
+def bench(label: str, rows_per_batch: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        project = make_project(Path(tmp), PERIODS, rows_per_batch, fast=False)
+        t0 = time.perf_counter()
+        out = run(["dvc", "repro"], project)
+        total = time.perf_counter() - t0
+        stages = [line for line in out.stdout.splitlines() if line.startswith("Running stage")]
+        floor = default_fits(project)
+        metrics = json.loads((project / "reports/metrics.json").read_text())
+        print(f"\n== {label}: {rows_per_batch * len(PERIODS):,} rows, {len(stages)} stages, "
+              f"full dvc repro {total:.1f}s (selected {metrics['selected']}, "
+              f"test accuracy {metrics['accuracy']:.4f}) ==")
+        print(f"{'family':<14}{'trials':>7}{'search s':>10}{'default fit s':>15}{'ratio':>8}"
+              f"{'val score':>11}")
+        for family, floor_s in floor.items():
+            rep = json.loads((project / f"reports/candidates/{family}.json").read_text())
+            print(f"{family:<14}{len(rep['trials']):>7}{rep['train_seconds']:>10.1f}{floor_s:>15.1f}"
+                  f"{rep['train_seconds'] / floor_s:>8.1f}{rep['validation_score']:>11.4f}")
+        noop0 = time.perf_counter()
+        run(["dvc", "repro"], project)
+        print(f"no-op repro: {time.perf_counter() - noop0:.1f}s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=100_000, help="total rows of the large run")
+    parser.add_argument("--skip-example", action="store_true", help="only the large run")
+    args = parser.parse_args()
+    if not args.skip_example:
+        bench("example data", 5000)
+    bench("large", args.rows // len(PERIODS))
+
+
+if __name__ == "__main__":
+    main()

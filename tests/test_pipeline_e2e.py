@@ -1,0 +1,160 @@
+"""End to end with the real tools: dvc repro in a git repo, push/pull through a local remote,
+byte-identical retraining, predict, and the pipeline on a dataset that is not credit risk."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.conftest import cli, make_project, run, simulate_batches, write_params
+
+pytestmark = pytest.mark.slow
+
+
+def digests(project: Path) -> dict[str, str]:
+    return {p.relative_to(project).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((project / "models").rglob("*.skops"))}
+
+
+def stable_card(project: Path) -> dict:
+    card = json.loads((project / "models" / "model_card.json").read_text())
+    card["training"].pop("seconds")  # the card's volatile fields
+    card.pop("code_commit")
+    return card
+
+
+def test_repro_push_pull_deterministic_and_predict(tmp_path):
+    project = make_project(tmp_path)
+    run(["dvc", "repro"], project)
+    metrics = json.loads((project / "reports" / "metrics.json").read_text())
+    assert metrics["accuracy"] >= metrics["majority_baseline"] + 0.10
+    assert metrics["selected"] in metrics["validation"]
+    assert "up to date" in run(["dvc", "status"], project).stdout
+    noop = run(["dvc", "repro"], project).stdout
+    assert "didn't change" in noop and "Running stage" not in noop
+    first, card = digests(project), stable_card(project)
+    assert "models/model.skops" in first and len(first) >= 5
+
+    # a real remote: push, lose the cache and the outputs, pull the exact bytes back
+    remote = tmp_path / "dvc-remote"
+    run(["dvc", "remote", "add", "-d", "local", str(remote)], project)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "trained"], project)
+    run(["dvc", "push"], project)
+    shutil.rmtree(project / ".dvc" / "cache")
+    for path in (project / "models").rglob("*.skops"):
+        path.unlink()
+    shutil.rmtree(project / "data" / "prepared")
+    run(["dvc", "pull"], project)
+    assert digests(project) == first
+
+    # the same data, params and seed give the same model bytes
+    run(["dvc", "repro", "--force"], project)
+    assert digests(project) == first
+    assert stable_card(project) == card
+
+    # predict 500 raw rows (no target), in input order
+    raw = simulate_batches(tmp_path / "new", ["2024-07"], 500)[0]
+    frame = pd.read_csv(raw).drop(columns=["nivel_riesgo"]).sample(frac=1, random_state=1)
+    frame.to_csv(raw, index=False)
+    out = cli(["predict", str(raw), "-o", str(tmp_path / "scored.csv")], project)
+    assert "500 rows" in out.stdout
+    scored = pd.read_csv(tmp_path / "scored.csv")
+    assert scored["id_solicitud"].tolist() == frame["id_solicitud"].tolist()
+    probas = scored[["proba_Bajo", "proba_Medio", "proba_Alto"]]
+    assert (probas.sum(axis=1) - 1).abs().max() < 1e-5
+    assert set(scored["prediction"]) <= {"Bajo", "Medio", "Alto"}
+
+
+def test_predict_refuses_missing_columns_with_one_line(tmp_path, project):
+    raw = tmp_path / "raw.csv"
+    batch = pd.read_csv(project / "data" / "batches" / "2024-01.csv")
+    batch.drop(columns=["dti"]).head(5).to_csv(raw, index=False)
+    out = cli(["predict", str(raw), "-o", str(tmp_path / "o.csv")], project, check=False)
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0
+    assert "raw.csv" in out.stderr and "'dti'" in out.stderr
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_any_tabular_dataset_binary_with_missing_values(tmp_path):
+    """scikit-learn's breast cancer data: binary, imbalanced, gaps, a categorical, no id or time."""
+    from sklearn.datasets import load_breast_cancer
+
+    project = make_project(tmp_path, git=False)
+    shutil.rmtree(project / "data" / "batches")
+    data = load_breast_cancer(as_frame=True)
+    frame = data.frame.rename(columns=lambda c: c.replace(" ", "_"))
+    frame["target"] = frame["target"].map({0: "malignant", 1: "benign"})
+    bands = pd.cut(frame["mean_radius"], [0, 12, 16, 100], labels=["small", "mid", "large"])
+    frame["size_band"] = bands.astype(str)
+    frame.loc[frame.sample(frac=0.05, random_state=0).index, "mean_texture"] = None
+    frame = frame.sample(frac=1, random_state=0).reset_index(drop=True)
+    batches = project / "data" / "tumours"
+    batches.mkdir(parents=True)
+    for i, part in enumerate(range(0, len(frame), 190)):
+        frame.iloc[part:part + 190].to_csv(batches / f"part-{i}.csv", index=False)
+    cli(["schema", "--data", "data/tumours", "--target", "target"], project)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert params["schema"]["classes"] == ["benign", "malignant"]
+    assert params["schema"]["critical_class"] == "malignant"
+    assert params["schema"]["categorical"] == ["size_band"] and params["schema"]["id"] is None
+    assert len(params["schema"]["numeric"]) == 30 and params["data"]["batches_dir"] == "data/tumours"
+    assert "# Every knob" in (project / "params.yaml").read_text()  # comments survive
+    write_params(project, {"schema": {**params["schema"], "critical_class": "malignant"}})
+    run(["git", "init", "-q", "-b", "main"], project)
+    run(["dvc", "init", "-q"], project)
+    if (project / "pipeline" / "expectations.py").exists():  # the contract follows the new schema
+        cli(["expectations", "init", "--force"], project)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "breast cancer"], project)
+    run(["dvc", "repro"], project)
+    metrics = json.loads((project / "reports" / "metrics.json").read_text())
+    assert set(metrics["per_class"]) == {"benign", "malignant"}
+    assert metrics["accuracy"] > 0.9 and metrics["roc_auc"] > 0.95
+
+
+def test_warm_start_continues_boosting_from_production(tmp_path):
+    only_xgb = {"models": {"xgboost": {"n_trials": 1, "early_stopping_rounds": 0,
+                                       "fixed": {"n_estimators": 20}}}}
+    project = make_project(tmp_path, overrides=only_xgb)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["models"] = {"xgboost": params["models"]["xgboost"]}  # a single family
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    run(["dvc", "repro"], project)
+    simulate_batches(project / "data" / "batches", ["2024-04"], 1200)
+    write_params(project, {"train": {"strategy": "warm_start"}})
+    run(["dvc", "repro"], project)
+    report = json.loads((project / "reports" / "candidates" / "xgboost.json").read_text())
+    assert report["strategy"] == "warm_start"
+    code = ("from pipeline.io import load_model; m = load_model('models/model.skops');"
+            "print(m.named_steps['model'].get_booster().num_boosted_rounds())")
+    rounds = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True)
+    assert int(rounds.stdout) == 40  # 20 from production + 20 more on the new window
+
+
+def test_help_is_instant_and_lists_every_command(tmp_path):
+    code = ("import sys\nfrom pipeline.cli import build_parser\n"
+            "p = build_parser()\nheavy = [m for m in ('pandas', 'sklearn', 'numpy', 'great_expectations',"
+            " 'dvc') if m in sys.modules]\nprint(','.join(heavy) or 'light')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "light"
+    root = Path(__file__).resolve().parents[1]
+    listing = cli(["--help"], root).stdout
+    from pipeline.cli import build_parser
+
+    names = list(build_parser()._subparsers._group_actions[0].choices)
+    for name in ("simulate", "schema", "prepare", "train", "evaluate", "predict", "summary"):
+        assert name in names
+    for name in names:
+        assert name in listing
+        assert cli([name, "--help"], root).stdout.startswith("usage:")
