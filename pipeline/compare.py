@@ -1,0 +1,581 @@
+"""Champion vs challenger on the same fresh holdout: the promotion gate a pull request must pass.
+
+The champion is the production model as a git revision holds it (through dvc.api, no checkout); the
+challenger is the model in the work tree. Both are scored on the newest batch's holdout. A single
+difference of two numbers says nothing about noise, so the gate also asks for a paired bootstrap
+confidence interval of the difference whose lower bound clears a tolerance, reports McNemar's test on
+the paired correctness, guards the metrics that must not get worse (recall of the critical class, every
+class's F1) and checks absolute floors. Exit 0 promote, 1 reject, 2 error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from pipeline import params as P
+from pipeline.errors import PipelineError
+
+COMPARISON = Path("reports/comparison.json")
+# Not reports/figures: that directory is an output of the evaluate stage, and a file added there
+# would make `dvc status` report evaluate as changed.
+FIGURES = Path("reports/compare")
+CONFUSION_PNG = FIGURES / "compare_confusion.png"
+ROC_PNG = FIGURES / "compare_roc.png"
+TEST_SET = Path("data/prepared/test.parquet")
+DEFAULT_ARTIFACT = "credit-risk"
+
+GATE_DEFAULTS: dict[str, Any] = {
+    "primary_metric": None,  # None: train.primary_metric
+    "min_improvement": 0.01,
+    "ci_lower_tolerance": 0.0,
+    "bootstrap_resamples": 1000,
+    "confidence": 0.95,
+    "max_drop": {},
+    "max_class_f1_drop": None,
+    "floors": {},
+    "cv_folds": 0,
+}
+HEADLINE = ("accuracy", "balanced_accuracy", "precision_weighted", "recall_weighted", "f1_weighted",
+            "f1_macro", "roc_auc", "log_loss", "brier")
+PER_ROW = ("accuracy", "log_loss", "brier")  # metrics that are means of per-row values
+EXACT_BELOW = 25  # discordant pairs below which McNemar uses the exact binomial test
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+
+def gate_config(params: dict[str, Any]) -> dict[str, Any]:
+    """The gate from params.yaml (every key optional), checked so a typo fails with its key named."""
+    raw = params.get("gate") or {}
+    if not isinstance(raw, dict):
+        raise PipelineError("params.yaml: gate: expected a mapping")
+    unknown = sorted(set(raw) - set(GATE_DEFAULTS))
+    if unknown:
+        raise PipelineError(f"params.yaml: gate.{unknown[0]}: unknown key (expected one of "
+                            f"{', '.join(GATE_DEFAULTS)})")
+    cfg = {**GATE_DEFAULTS, **{k: v for k, v in raw.items() if v is not None}}
+    if not cfg["primary_metric"]:
+        cfg["primary_metric"] = (params.get("train") or {}).get("primary_metric", "accuracy")
+    for key in ("min_improvement", "ci_lower_tolerance"):
+        cfg[key] = _number(cfg[key], f"gate.{key}")
+    cfg["confidence"] = _number(cfg["confidence"], "gate.confidence")
+    if not 0 < cfg["confidence"] < 1:
+        raise PipelineError(f"params.yaml: gate.confidence: {cfg['confidence']} must be between 0 and 1")
+    for key, low in (("bootstrap_resamples", 100), ("cv_folds", 0)):
+        value = cfg[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise PipelineError(f"params.yaml: gate.{key}: expected an integer >= {low}, got {value!r}")
+    if cfg["cv_folds"] == 1:
+        raise PipelineError("params.yaml: gate.cv_folds: 1 fold is not cross-validation (0 or >= 2)")
+    for key in ("max_drop", "floors"):
+        if not isinstance(cfg[key], dict):
+            raise PipelineError(f"params.yaml: gate.{key}: expected a mapping metric: value")
+        cfg[key] = {str(k): _number(v, f"gate.{key}.{k}") for k, v in cfg[key].items()}
+    if cfg["max_class_f1_drop"] is not None:
+        cfg["max_class_f1_drop"] = _number(cfg["max_class_f1_drop"], "gate.max_class_f1_drop")
+    return cfg
+
+
+def _number(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PipelineError(f"params.yaml: {key}: expected a number, got {value!r}")
+    return float(value)
+
+
+# --- statistics ----------------------------------------------------------------------------------
+
+
+def _direction(name: str) -> int:
+    from pipeline.metrics import higher_is_better
+
+    return 1 if higher_is_better(name) else -1
+
+
+def _confusion_metric(name: str, cm: np.ndarray, classes: list[str]) -> np.ndarray | None:
+    """Metric from a stack of confusion matrices (resample, actual, predicted); None if not one."""
+    tp = np.diagonal(cm, axis1=1, axis2=2).astype(float)
+    actual, predicted = cm.sum(axis=2).astype(float), cm.sum(axis=1).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, tp / predicted, 0.0)
+        recall = np.where(actual > 0, tp / actual, 0.0)
+        denom = actual + predicted
+        f1 = np.where(denom > 0, 2 * tp / denom, 0.0)
+        total = actual.sum(axis=1, keepdims=True)
+        weights = np.where(total > 0, actual / total, 0.0)
+    if name == "balanced_accuracy":
+        present = actual > 0
+        return (recall * present).sum(axis=1) / np.maximum(present.sum(axis=1), 1)
+    if name == "f1_macro":
+        return f1.mean(axis=1)
+    table = {"precision": precision, "recall": recall, "f1": f1}
+    for stat, values in table.items():
+        if name == f"{stat}_weighted":
+            return (values * weights).sum(axis=1)
+        prefix = f"{stat}_"
+        if name.startswith(prefix) and name[len(prefix):] in classes:
+            return values[:, classes.index(name[len(prefix):])]
+    return None
+
+
+def resampled_metric(name: str, y: np.ndarray, proba: np.ndarray, classes: list[str],
+                     idx: np.ndarray) -> np.ndarray:
+    """`name` on each row of `idx` (resamples x rows), vectorised where the metric allows."""
+    from pipeline.metrics import classification_metrics, lookup
+
+    n, k = len(y), len(classes)
+    rows = np.arange(n)
+    if name in PER_ROW:
+        if name == "accuracy":
+            values = (proba.argmax(axis=1) == y).astype(float)
+        elif name == "log_loss":
+            values = -np.log(np.clip(proba[rows, y], 1e-15, 1))
+        else:
+            values = ((proba - np.eye(k)[y]) ** 2).sum(axis=1)  # per-row terms of metrics.brier
+        return values[idx].mean(axis=1)
+    codes = y * k + proba.argmax(axis=1)
+    offsets = (np.arange(len(idx)) * k * k)[:, None]
+    cm = np.bincount((codes[idx] + offsets).ravel(), minlength=len(idx) * k * k).reshape(-1, k, k)
+    out = _confusion_metric(name, cm, classes)
+    if out is not None:
+        return out
+    # anything else (roc_auc...): the shared implementation, one resample at a time
+    return np.array([lookup(classification_metrics(y[i], proba[i], classes), name) for i in idx])
+
+
+def paired_bootstrap(y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray, metric: str,
+                     classes: list[str], resamples: int = 1000, confidence: float = 0.95,
+                     seed: int = 0) -> dict[str, Any]:
+    """Percentile interval of metric(b) - metric(a), both scored on the same resampled rows."""
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    if n == 0:
+        raise PipelineError(f"{TEST_SET}: no rows to compare the models on")
+    chunk = max(1, 4_000_000 // n)  # bounded memory whatever the test set size
+    deltas = []
+    for start in range(0, resamples, chunk):
+        idx = rng.integers(0, n, size=(min(chunk, resamples - start), n))
+        deltas.append(resampled_metric(metric, y, proba_b, classes, idx)
+                      - resampled_metric(metric, y, proba_a, classes, idx))
+    delta = np.concatenate(deltas)
+    delta = delta[np.isfinite(delta)]
+    alpha = 1 - confidence
+    low, high = np.quantile(delta, [alpha / 2, 1 - alpha / 2]) if len(delta) else (np.nan, np.nan)
+    return {"interval": [float(low), float(high)], "std_error": float(delta.std(ddof=1)) if len(delta) > 1
+            else None, "resamples": int(resamples), "confidence": confidence, "seed": seed}
+
+
+def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict[str, Any]:
+    """McNemar's test on paired correctness: exact binomial for few discordant pairs, else chi²."""
+    from scipy import stats
+
+    b = int((correct_a & ~correct_b).sum())  # only the champion right
+    c = int((~correct_a & correct_b).sum())  # only the challenger right
+    n = b + c
+    if n == 0:
+        stat, p, method = 0.0, 1.0, "no discordant pairs"
+    elif n < EXACT_BELOW:
+        stat, p, method = float(min(b, c)), float(stats.binomtest(c, n, 0.5).pvalue), "exact binomial"
+    else:
+        stat = (abs(b - c) - 1) ** 2 / n
+        p, method = float(stats.chi2.sf(stat, 1)), "chi-squared with continuity correction"
+    return {"champion_only_correct": b, "challenger_only_correct": c, "statistic": float(stat),
+            "p_value": min(1.0, p), "method": method}
+
+
+# --- the two models ------------------------------------------------------------------------------
+
+
+def _artifact_name() -> str:
+    """The model's name in the registry: the first `artifacts:` entry of dvc.yaml."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(Path("dvc.yaml").read_text(encoding="utf-8")) or {}
+        return next(iter(doc.get("artifacts") or {}), DEFAULT_ARTIFACT)
+    except (OSError, yaml.YAMLError):
+        return DEFAULT_ARTIFACT
+
+
+def version_tag(commit: str) -> str | None:
+    """The highest `<artifact>@v*` tag pointing at `commit` (the GTO convention), if any."""
+    out = subprocess.run(["git", "tag", "--points-at", commit, "--list", f"{_artifact_name()}@v*",
+                          "--sort=-v:refname"], capture_output=True, text=True)
+    tags = out.stdout.split()
+    return tags[0].split("@", 1)[1] if tags else None
+
+
+def identity(card: dict[str, Any], role: str, version: str, commit: str | None, sha: str,
+             size: int) -> dict[str, Any]:
+    """Who a model is: what a reviewer needs to tell two versions apart, from its model card."""
+    data, training = card.get("data") or {}, card.get("training") or {}
+    return {
+        "role": role,
+        "version": version,
+        "commit": commit,
+        "family": (card.get("model") or {}).get("family"),
+        "model_sha256": sha,
+        "model_bytes": size,
+        "train_rows": (data.get("rows") or {}).get("train"),
+        "val_rows": (data.get("rows") or {}).get("val"),
+        "data_files": [{k: f.get(k) for k in ("path", "sha256", "rows")} for f in data.get("files") or []],
+        "test_holdout_of": data.get("test_holdout_of"),
+        "training_seconds": training.get("seconds"),
+        "training_strategy": training.get("strategy"),
+        "best_params": training.get("best_params"),
+        "code_commit": card.get("code_commit"),
+    }
+
+
+def _scores(model, card: dict[str, Any], test, classes: list[str], features: list[str],
+            source: str) -> np.ndarray:
+    """Probabilities in `classes` order, using the feature list the model was trained with."""
+    from pipeline.evaluate import predict_proba
+
+    schema = card.get("schema") or {}
+    features = list(schema.get("numeric") or []) + list(schema.get("categorical") or []) or features
+    missing = [c for c in features if c not in test.columns]
+    if missing:
+        raise PipelineError(f"{TEST_SET}: column '{missing[0]}': the {source} needs it, not found")
+    own = list(schema.get("classes") or classes)
+    if sorted(own) != sorted(classes):
+        raise PipelineError(f"{source}: classes {own} differ from params.yaml schema.classes {classes}: "
+                            "the models predict different things and cannot be compared")
+    proba = predict_proba(model, test, SimpleNamespace(features=features))
+    return proba[:, [own.index(c) for c in classes]]
+
+
+def flat_metrics(values: dict[str, Any], classes: list[str]) -> dict[str, float | None]:
+    """Headline metrics plus precision/recall/f1 per class, as flat `recall_Alto`-style names."""
+    out: dict[str, float | None] = {k: values.get(k) for k in HEADLINE}
+    for cls in classes:
+        for stat in ("precision", "recall", "f1"):
+            out[f"{stat}_{cls}"] = values["per_class"][cls][stat]
+    return out
+
+
+# --- cross-validation ----------------------------------------------------------------------------
+
+
+def recipe(card: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Family and hyperparameters a card was trained with; boosters get their early-stopped size."""
+    family = (card.get("model") or {}).get("family")
+    if not family:
+        raise PipelineError("model card: model.family missing: cannot refit its training recipe")
+    fixed = (((card.get("params") or {}).get("models") or {}).get(family) or {}).get("fixed") or {}
+    training = card.get("training") or {}
+    hp = {**fixed, **(training.get("best_params") or {})}
+    best = training.get("best_iteration")
+    if family in ("xgboost", "lightgbm") and best:
+        hp["n_estimators"] = int(best) + (1 if family == "xgboost" else 0)  # xgboost counts from 0
+    return family, hp
+
+
+def cross_validate(params: dict[str, Any], cards: dict[str, dict[str, Any]], folds: int, metric: str,
+                   log=print) -> dict[str, Any]:
+    """Each card's recipe refitted on the same stratified folds of today's train + validation rows."""
+    import pandas as pd
+    from sklearn.model_selection import StratifiedKFold
+
+    from pipeline.io import read_frame
+    from pipeline.metrics import classification_metrics, lookup
+    from pipeline.schema import from_params
+    from pipeline.train import build_estimator, build_preprocessor
+
+    schema = from_params(params)
+    classes = list(schema.classes)
+    seed = int(params.get("seed", 0))
+    n_jobs = int((params.get("train") or {}).get("n_jobs", 2))
+    pool = pd.concat([read_frame("data/prepared/train.parquet"), read_frame("data/prepared/val.parquet")],
+                     ignore_index=True)
+    y = schema.class_index(pool[schema.target])
+    if np.bincount(y, minlength=len(classes)).min() < folds:
+        raise PipelineError(f"params.yaml: gate.cv_folds: {folds} folds need at least {folds} rows of "
+                            "every class in data/prepared/train+val")
+    splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(pool, y))
+    out: dict[str, Any] = {"folds": folds, "metric": metric, "rows": int(len(pool)), "seed": seed,
+                           "scores": {}, "recipes": {}}
+    for role, card in cards.items():
+        family, hp = recipe(card)
+        scores = []
+        for i, (tr, te) in enumerate(splits, 1):
+            t0 = time.perf_counter()
+            pre = build_preprocessor(schema, scale=family == "logistic")
+            xt = pre.fit_transform(pool.iloc[tr][schema.features])
+            est = build_estimator(family, dict(hp), len(classes), seed, n_jobs, 0)
+            est.fit(xt, y[tr])
+            proba = np.asarray(est.predict_proba(pre.transform(pool.iloc[te][schema.features])), float)
+            scores.append(lookup(classification_metrics(y[te], proba, classes), metric))
+            log(f"compare: cv {role} ({family}) fold {i}/{folds} {metric}={scores[-1]:.4f} "
+                f"({time.perf_counter() - t0:.1f}s)")
+        out["scores"][role] = scores
+        out["recipes"][role] = {"family": family, "hyperparameters": hp}
+    out["mean"] = {r: float(np.mean(s)) for r, s in out["scores"].items()}
+    out["std"] = {r: float(np.std(s, ddof=1)) for r, s in out["scores"].items()}
+    if len(cards) == 2:
+        a, b = out["scores"]["champion"], out["scores"]["challenger"]
+        out["delta_mean"] = float(np.mean(np.subtract(b, a)))
+    return out
+
+
+# --- the gate ------------------------------------------------------------------------------------
+
+
+def _check(kind: str, name: str, passed: bool, message: str, value: Any = None,
+           threshold: Any = None) -> dict[str, Any]:
+    return {"kind": kind, "name": name, "passed": bool(passed), "value": value, "threshold": threshold,
+            "message": message}
+
+
+def gate_checks(cfg: dict[str, Any], cand: dict[str, float | None], champ: dict[str, float | None] | None,
+                interval: list[float] | None, identical: bool, classes: list[str]) -> list[dict]:
+    """Every rule of the gate, each with a sentence a reviewer can read."""
+    checks = []
+    metric = cfg["primary_metric"]
+    if champ is not None:
+        sign = _direction(metric)
+        if identical:
+            checks.append(_check("changed", "model", False, "the challenger is byte-for-byte the "
+                                 "champion's model (same sha256): nothing changed, nothing to promote"))
+        gain = sign * (cand[metric] - champ[metric])
+        need = cfg["min_improvement"]
+        checks.append(_check(
+            "improvement", metric, gain >= need - 1e-12,
+            f"{metric} {'improved' if gain > 0 else 'changed'} by {gain:+.4f} "
+            f"({cand[metric]:.4f} vs {champ[metric]:.4f}); at least {need:+.4f} is required",
+            round(gain, 6), need))
+        low = sign * (interval[1] if sign < 0 else interval[0])
+        tol = cfg["ci_lower_tolerance"]
+        pct = f"{cfg['confidence']:.0%}"
+        checks.append(_check(
+            "interval", metric, low > tol,
+            f"the {pct} confidence interval of the improvement starts at {low:+.4f}, "
+            + (f"above {tol:+.4f}: the gain is not sampling noise" if low > tol else
+               f"not above {tol:+.4f}: the difference may be sampling noise"),
+            round(low, 6), tol))
+        guards = dict(cfg["max_drop"])
+        for name, allowed in guards.items():
+            if name not in cand or cand[name] is None or champ.get(name) is None:
+                raise PipelineError(f"params.yaml: gate.max_drop.{name}: unknown metric (expected one "
+                                    f"of {', '.join(k for k in cand if cand[k] is not None)})")
+            drop = _direction(name) * (champ[name] - cand[name])
+            checks.append(_check(
+                "guard", name, drop <= allowed + 1e-12,
+                f"{name} {'dropped' if drop > 0 else 'did not drop'}"
+                + (f" by {drop:.4f}" if drop > 0 else "") + f" ({cand[name]:.4f} vs {champ[name]:.4f}); "
+                f"at most {allowed:.4f} allowed", round(drop, 6), allowed))
+        if cfg["max_class_f1_drop"] is not None:
+            allowed = cfg["max_class_f1_drop"]
+            drops = {c: champ[f"f1_{c}"] - cand[f"f1_{c}"] for c in classes}
+            worst = max(drops, key=drops.get)
+            bad = [c for c, d in drops.items() if d > allowed + 1e-12]
+            checks.append(_check(
+                "guard", "class_f1", not bad,
+                (f"F1 dropped by more than {allowed:.4f} for " + ", ".join(
+                    f"{c} ({drops[c]:.4f})" for c in bad)) if bad else
+                f"no class's F1 dropped by more than {allowed:.4f} (largest change: {worst} "
+                f"{0.0 - drops[worst]:+.4f})", round(drops[worst], 6), allowed))
+    for name, floor in cfg["floors"].items():
+        if name not in cand or cand[name] is None:
+            raise PipelineError(f"params.yaml: gate.floors.{name}: unknown metric (expected one of "
+                                f"{', '.join(k for k in cand if cand[k] is not None)})")
+        value, up = cand[name], _direction(name) > 0
+        ok = value >= floor if up else value <= floor
+        checks.append(_check(
+            "floor", name, ok, f"{name} {value:.4f} is {'at or above' if up else 'at or below'} the floor "
+            f"{floor:.4f}" if ok else f"{name} {value:.4f} is {'below' if up else 'above'} the floor "
+            f"{floor:.4f}", round(value, 6), floor))
+    return checks
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+
+def confusion_pair_png(path: Path, y: np.ndarray, preds: dict[str, np.ndarray], classes: list[str]) -> None:
+    """Confusion matrices side by side on one colour scale, so the eye compares like with like."""
+    from sklearn.metrics import confusion_matrix
+
+    from pipeline.io import save_figure
+    from pipeline.plots import _plt
+
+    plt = _plt()
+    mats = {name: confusion_matrix(y, p, labels=range(len(classes))) for name, p in preds.items()}
+    top = max(int(m.max()) for m in mats.values()) or 1
+    fig, axes = plt.subplots(1, len(mats), figsize=(4.2 * len(mats), 3.8), squeeze=False,
+                             layout="constrained")
+    for n, (ax, (name, cm)) in enumerate(zip(axes[0], mats.items(), strict=True)):
+        ax.imshow(cm, cmap="Blues", vmin=0, vmax=top)
+        for i in range(len(classes)):
+            for j in range(len(classes)):
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center",
+                        color="white" if cm[i, j] > top / 2 else "black")
+        ax.set_xticks(range(len(classes)), classes)
+        ax.set_yticks(range(len(classes)), classes)
+        ax.set_xlabel("predicted")
+        if n == 0:
+            ax.set_ylabel("actual")
+        ax.set_title(name, fontsize=10)
+    save_figure(path, fig)
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def _short(commit: str | None) -> str | None:
+    return commit[:8] if commit else None
+
+
+def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
+    from pipeline import plots
+    from pipeline.evaluate import CARD_JSON, git_commit
+    from pipeline.io import load_model, read_frame, read_json, sha256, write_json
+    from pipeline.metrics import classification_metrics, rounded
+    from pipeline.revision import production
+    from pipeline.schema import from_params
+    from pipeline.train import PRODUCTION_MODEL
+
+    cfg = gate_config(params)
+    schema = from_params(params)
+    classes = list(schema.classes)
+    metric = cfg["primary_metric"]
+    seed = int(params.get("seed", 0))
+
+    if not PRODUCTION_MODEL.exists() or not CARD_JSON.exists():
+        raise PipelineError(f"{PRODUCTION_MODEL}: the challenger is missing (run `dvc repro` first)")
+    card = read_json(CARD_JSON)
+    digest = sha256(PRODUCTION_MODEL)
+    if (card.get("model") or {}).get("sha256") not in (None, digest):
+        raise PipelineError(f"{CARD_JSON}: model.sha256 {card['model']['sha256'][:12]} does not match "
+                            f"{PRODUCTION_MODEL} ({digest[:12]}): stale card, run `dvc repro`")
+    test = read_frame(TEST_SET)
+    if schema.target not in test.columns:
+        raise PipelineError(f"{TEST_SET}: column '{schema.target}': the target is needed, not found")
+    y = schema.class_index(test[schema.target])
+    head = git_commit()
+    cand_model = load_model(PRODUCTION_MODEL)
+    proba_b = _scores(cand_model, card, test, classes, schema.features, f"challenger {PRODUCTION_MODEL}")
+    values_b = classification_metrics(y, proba_b, classes)
+    cand = flat_metrics(values_b, classes)
+    if cand.get(metric) is None:
+        try:
+            from pipeline.metrics import lookup
+
+            cand[metric] = lookup(values_b, metric)
+        except KeyError:
+            raise PipelineError(f"params.yaml: gate.primary_metric '{metric}': unknown metric") from None
+    challenger = identity(card, "challenger", f"work tree @ {_short(head) or 'no commit'}", head, digest,
+                          PRODUCTION_MODEL.stat().st_size)
+
+    champion_rev = production(base)
+    result: dict[str, Any] = {
+        "base": {"rev": base, "commit": None},
+        "primary_metric": metric,
+        "higher_is_better": _direction(metric) > 0,
+        "test_set": {"path": TEST_SET.as_posix(), "rows": int(len(y)), "sha256": sha256(TEST_SET),
+                     "holdout_of": card.get("data", {}).get("test_holdout_of")},
+        "gate": cfg,
+    }
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    roc = {"challenger": plots.curves(y, proba_b, classes, "roc")}
+    if champion_rev is None:
+        log(f"compare: {base} has no production model yet: the first model needs only the floors")
+        checks = gate_checks(cfg, cand, None, None, False, classes)
+        passed = all(c["passed"] for c in checks)
+        result |= {
+            "decision": "no_champion" if passed else "reject", "promote": passed,
+            "delta": None, "confidence_interval": None, "mcnemar": None, "identical_models": False,
+            "models": {"champion": None, "challenger": challenger},
+            "metrics": {k: {"champion": None, "challenger": v, "delta": None} for k, v in cand.items()},
+        }
+        result["base"]["commit"] = _resolve(base)
+        confusion_pair_png(CONFUSION_PNG, y, {"challenger": proba_b.argmax(axis=1)}, classes)
+        plots.curves_png(ROC_PNG, roc, "roc", "ROC one-vs-rest: challenger (no champion yet)")
+    else:
+        version = version_tag(champion_rev.commit)
+        champion = identity(champion_rev.card, "champion", version or _short(champion_rev.commit),
+                            champion_rev.commit, champion_rev.card.get("model", {}).get("sha256")
+                            or _sha(champion_rev.model_bytes), len(champion_rev.model_bytes))
+        champion["version_tag"] = version
+        result["base"]["commit"] = champion_rev.commit
+        proba_a = _scores(champion_rev.model, champion_rev.card, test, classes, schema.features,
+                          f"champion at {base}")
+        champ = flat_metrics(classification_metrics(y, proba_a, classes), classes)
+        if champ.get(metric) is None:
+            from pipeline.metrics import lookup
+
+            champ[metric] = lookup(classification_metrics(y, proba_a, classes), metric)
+        identical = champion["model_sha256"] == digest
+        boot = paired_bootstrap(y, proba_a, proba_b, metric, classes, cfg["bootstrap_resamples"],
+                                cfg["confidence"], seed)
+        delta = cand[metric] - champ[metric]
+        test_result = mcnemar(proba_a.argmax(axis=1) == y, proba_b.argmax(axis=1) == y)
+        checks = gate_checks(cfg, cand, champ, boot["interval"], identical, classes)
+        passed = all(c["passed"] for c in checks)
+        result |= {
+            "decision": "promote" if passed else "reject", "promote": passed,
+            "delta": delta, "confidence_interval": boot["interval"], "bootstrap": boot,
+            "mcnemar": test_result, "identical_models": identical,
+            "models": {"champion": champion, "challenger": challenger},
+            "metrics": {k: {"champion": champ.get(k), "challenger": v,
+                            "delta": None if v is None or champ.get(k) is None else v - champ[k]}
+                        for k, v in cand.items()},
+        }
+        label = f"champion {version or _short(champion_rev.commit)}"
+        confusion_pair_png(CONFUSION_PNG, y, {f"{label} ({champion['family']})": proba_a.argmax(axis=1),
+                                              f"challenger ({challenger['family']})": proba_b.argmax(axis=1)},
+                           classes)
+        plots.curves_png(ROC_PNG, {label: plots.curves(y, proba_a, classes, "roc"), **roc}, "roc",
+                         "ROC one-vs-rest: champion vs challenger")
+    result["checks"] = checks
+    failed = [c["message"] for c in checks if not c["passed"]]
+    result["reasons"] = failed if failed else [c["message"] for c in checks] or [
+        "no floors configured and no champion to beat"]
+    if cfg["cv_folds"] > 0:
+        cards = {"challenger": card} if champion_rev is None else {"champion": champion_rev.card,
+                                                                   "challenger": card}
+        result["cv"] = cross_validate(params, cards, cfg["cv_folds"], metric, log)
+    result["figures"] = {"confusion": CONFUSION_PNG.as_posix(), "roc": ROC_PNG.as_posix()}
+    result = rounded(result)
+    write_json(COMPARISON, result)
+    return result
+
+
+def _resolve(rev: str) -> str | None:
+    from pipeline.revision import resolve
+
+    return resolve(rev)
+
+
+def _sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def summary_line(result: dict[str, Any]) -> str:
+    metric = result["primary_metric"]
+    cand = result["metrics"][metric]["challenger"]
+    if result["models"]["champion"] is None:
+        head = f"compare: {result['decision']}: no champion at {result['base']['rev']}; challenger " \
+               f"{metric} {cand:.4f}"
+    else:
+        m = result["metrics"][metric]
+        low, high = result["confidence_interval"]
+        head = (f"compare: {result['decision']}: {metric} {cand:.4f} vs champion "
+                f"{result['models']['champion']['version']} {m['champion']:.4f} (delta {m['delta']:+.4f}, "
+                f"{result['gate']['confidence']:.0%} CI [{low:+.4f}, {high:+.4f}], McNemar p="
+                f"{result['mcnemar']['p_value']:.3g})")
+    return head + "\n" + "\n".join(f"  - {r}" for r in result["reasons"])
+
+
+def cli(args: argparse.Namespace) -> int:
+    result = run(P.load(args.params), args.base)
+    print(summary_line(result))
+    print(f"wrote {COMPARISON}, {CONFUSION_PNG}, {ROC_PNG}")
+    return 0 if result["promote"] else 1

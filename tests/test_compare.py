@@ -1,0 +1,317 @@
+"""Champion vs challenger: the statistics, and the gate on real git + DVC repositories.
+
+One reproduced project (a real `dvc repro`, committed) serves every end-to-end test; tests that change
+the work tree or the history work on copies of it. Better and worse challengers are trained directly
+in Python (a tiny-sample champion, a shuffled-label challenger) rather than by more repros.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import cli, make_project, run, write_params
+
+from pipeline import cli as pipeline_cli
+from pipeline.compare import (
+    PER_ROW,
+    gate_checks,
+    gate_config,
+    mcnemar,
+    paired_bootstrap,
+    resampled_metric,
+)
+from pipeline.errors import PipelineError
+from pipeline.metrics import classification_metrics, lookup
+
+CLASSES = ["Bajo", "Medio", "Alto"]
+
+
+# --- statistics ----------------------------------------------------------------------------------
+
+
+def _paired_sample(rng, n: int, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels and one-hot probabilities whose paired correctness follows `cells`
+    (P both right, only A right, only B right, both wrong)."""
+    y = rng.integers(0, 3, n)
+    kind = rng.choice(4, size=n, p=cells)
+    right_a, right_b = np.isin(kind, (0, 1)), np.isin(kind, (0, 2))
+    eye = np.eye(3)
+    return y, eye[np.where(right_a, y, (y + 1) % 3)], eye[np.where(right_b, y, (y + 2) % 3)]
+
+
+def test_bootstrap_interval_covers_the_true_difference_at_its_nominal_rate():
+    cells = np.array([0.74, 0.06, 0.09, 0.11])
+    true_delta = cells[2] - cells[1]  # accuracy B - accuracy A = 0.03
+    rng = np.random.default_rng(7)
+    sims, covered = 200, 0
+    for s in range(sims):
+        y, pa, pb = _paired_sample(rng, 400, cells)
+        low, high = paired_bootstrap(y, pa, pb, "accuracy", CLASSES, 1000, 0.95, seed=s)["interval"]
+        covered += low <= true_delta <= high
+    assert 0.90 <= covered / sims <= 0.99, covered / sims
+
+
+def test_bootstrap_of_a_model_against_itself_is_exactly_zero():
+    y, pa, _ = _paired_sample(np.random.default_rng(0), 300, np.array([0.8, 0.1, 0.05, 0.05]))
+    boot = paired_bootstrap(y, pa, pa.copy(), "f1_macro", CLASSES, 200, 0.95, seed=1)
+    assert boot["interval"] == [0.0, 0.0]
+
+
+def test_resampled_metrics_equal_the_shared_metrics():
+    """The vectorised bootstrap metrics are the same numbers as pipeline.metrics on one resample."""
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, 250)
+    proba = rng.dirichlet([1, 1, 1], 250)
+    idx = np.vstack([np.arange(250), rng.integers(0, 250, 250)])
+    names = [*PER_ROW, "balanced_accuracy", "precision_weighted", "recall_weighted", "f1_weighted",
+             "f1_macro", "roc_auc", "recall_Alto", "precision_Medio", "f1_Bajo"]
+    for name in names:
+        got = resampled_metric(name, y, proba, CLASSES, idx)
+        for row, value in zip(idx, got, strict=True):
+            want = lookup(classification_metrics(y[row], proba[row], CLASSES), name)
+            assert value == pytest.approx(want, abs=1e-12), name
+
+
+def test_mcnemar_exact_for_few_discordant_pairs_and_chi_squared_otherwise():
+    from scipy import stats
+
+    a = np.array([True] * 3 + [False] * 12 + [True] * 50)
+    b = np.array([False] * 3 + [True] * 12 + [True] * 50)
+    exact = mcnemar(a, b)
+    assert exact["method"] == "exact binomial"
+    assert (exact["champion_only_correct"], exact["challenger_only_correct"]) == (3, 12)
+    assert exact["p_value"] == pytest.approx(stats.binomtest(12, 15, 0.5).pvalue)
+
+    a = np.array([True] * 30 + [False] * 50 + [True] * 100)
+    b = np.array([False] * 30 + [True] * 50 + [True] * 100)
+    chi = mcnemar(a, b)
+    assert chi["method"].startswith("chi-squared")
+    assert chi["statistic"] == pytest.approx(19 ** 2 / 80)
+    assert chi["p_value"] == pytest.approx(stats.chi2.sf(19 ** 2 / 80, 1))
+    assert mcnemar(a, a)["p_value"] == 1.0
+
+
+def test_gate_config_defaults_and_errors():
+    cfg = gate_config({"train": {"primary_metric": "f1_weighted"}})
+    assert cfg["primary_metric"] == "f1_weighted" and cfg["min_improvement"] == 0.01
+    for bad, key in (({"min_improvment": 0.01}, "gate.min_improvment"),
+                     ({"confidence": 95}, "gate.confidence"), ({"cv_folds": 1}, "gate.cv_folds"),
+                     ({"floors": {"accuracy": "high"}}, "gate.floors.accuracy")):
+        with pytest.raises(PipelineError, match=key.replace(".", r"\.")):
+            gate_config({"gate": bad})
+
+
+def _flat(**values: float) -> dict[str, float]:
+    base = {"accuracy": 0.85, "log_loss": 0.40, "recall_Alto": 0.75}
+    base |= {f"f1_{c}": 0.8 for c in CLASSES}
+    return base | values
+
+
+def test_gate_on_a_lower_is_better_metric_with_guards_and_floors():
+    cfg = gate_config({"gate": {"primary_metric": "log_loss", "min_improvement": 0.02,
+                                "max_drop": {"recall_Alto": 0.02}, "max_class_f1_drop": 0.03,
+                                "floors": {"accuracy": 0.8, "log_loss": 0.5}}})
+    champ = _flat()
+    better = _flat(log_loss=0.35, recall_Alto=0.74, f1_Medio=0.78)
+    checks = gate_checks(cfg, better, champ, [-0.08, -0.02], False, CLASSES)
+    assert all(c["passed"] for c in checks), [c["message"] for c in checks]
+    assert checks[0]["value"] == pytest.approx(0.05)  # improvement = champion - challenger for log_loss
+    # the interval of a lower-is-better delta must lie below -tolerance: [-0.08, +0.01] does not
+    checks = gate_checks(cfg, better, champ, [-0.08, 0.01], False, CLASSES)
+    assert [c["kind"] for c in checks if not c["passed"]] == ["interval"]
+    worse = _flat(log_loss=0.55, recall_Alto=0.70, f1_Alto=0.70, accuracy=0.79)
+    failed = {(c["kind"], c["name"]): c["message"]
+              for c in gate_checks(cfg, worse, champ, [0.1, 0.2], False, CLASSES) if not c["passed"]}
+    assert set(failed) == {("improvement", "log_loss"), ("interval", "log_loss"), ("guard", "recall_Alto"),
+                           ("guard", "class_f1"), ("floor", "accuracy"), ("floor", "log_loss")}
+    assert failed[("guard", "recall_Alto")].startswith("recall_Alto dropped by 0.0500")
+    assert "Alto (0.1000)" in failed[("guard", "class_f1")]
+    assert failed[("floor", "log_loss")] == "log_loss 0.5500 is above the floor 0.5000"
+    with pytest.raises(PipelineError, match=r"gate\.max_drop\.recall_Nope"):
+        gate_checks(gate_config({"gate": {"max_drop": {"recall_Nope": 0.1}}}), better, champ, [0, 0],
+                    False, CLASSES)
+
+
+# --- end to end ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory) -> Path:
+    """A committed project after a real `dvc repro`: HEAD holds the production model."""
+    project = make_project(tmp_path_factory.mktemp("compare"))
+    run(["dvc", "repro", "-q"], project)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-q", "-m", "reproduce the pipeline"], project)
+    return project
+
+
+def _copy(project: Path, tmp_path: Path) -> Path:
+    dest = tmp_path / "copy" / "project"
+    shutil.copytree(project, dest, symlinks=True)
+    return dest
+
+
+def _compare(project: Path, monkeypatch, *args: str) -> tuple[int, dict]:
+    monkeypatch.chdir(project)
+    code = pipeline_cli.main(["compare", *args])
+    return code, json.loads((project / "reports/comparison.json").read_text())
+
+
+def _install(project: Path, model, note: str, card_sha: bool = True) -> None:
+    """Put `model` in the work tree as models/model.skops, with its model card updated."""
+    from pipeline.io import save_model, sha256
+
+    path = project / "models/model.skops"
+    save_model(path, model)
+    card_path = project / "models/model_card.json"
+    card = json.loads(card_path.read_text())
+    card["model"] |= {"family": "logistic", "bytes": path.stat().st_size}
+    if card_sha:
+        card["model"]["sha256"] = sha256(path)
+    card["training"] |= {"best_params": {"C": 1.0}, "best_iteration": None, "strategy": note}
+    card_path.write_text(json.dumps(card, indent=2))
+
+
+def _logistic(project: Path, rows: int | None = None, shuffle: bool = False):
+    """A logistic-regression pipeline on the project's training split (a tiny or shuffled one)."""
+    from sklearn.pipeline import Pipeline
+
+    from pipeline.io import read_frame
+    from pipeline.params import load
+    from pipeline.schema import from_params
+    from pipeline.train import build_estimator, build_preprocessor
+
+    schema = from_params(load(project / "params.yaml"))
+    train = read_frame(project / "data/prepared/train.parquet")
+    if rows:
+        train = train.groupby(schema.target, group_keys=False).head(rows // 3)
+    y = schema.class_index(train[schema.target])
+    if shuffle:
+        y = np.random.default_rng(0).permutation(y)
+    pre = build_preprocessor(schema, scale=True).fit(train[schema.features])
+    est = build_estimator("logistic", {"C": 1.0}, 3, 0, 1, 0).fit(pre.transform(train[schema.features]), y)
+    return Pipeline([("preprocess", pre), ("model", est)])
+
+
+def _image_paths(markdown: str) -> list[str]:
+    from markdown_it import MarkdownIt
+
+    srcs = []
+    for tok in MarkdownIt("commonmark").enable("table").parse(markdown):
+        srcs += [c.attrs["src"] for c in tok.children or [] if c.type == "image"]
+    return srcs
+
+
+@pytest.mark.slow
+def test_self_comparison_rejects_with_zero_delta_and_the_report_says_so(reproduced, tmp_path, monkeypatch):
+    project = _copy(reproduced, tmp_path)
+    run(["git", "tag", "credit-risk@v1.0.0"], project)
+    proc = cli(["compare", "--base", "HEAD"], project, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    result = json.loads((project / "reports/comparison.json").read_text())
+    assert result["decision"] == "reject" and result["promote"] is False
+    assert result["delta"] == 0.0
+    low, high = result["confidence_interval"]
+    assert low <= 0.0 <= high
+    assert result["identical_models"] is True
+    assert "nothing changed" in result["reasons"][0]
+    assert result["models"]["champion"]["version"] == "v1.0.0"
+    assert result["models"]["champion"]["model_sha256"] == result["models"]["challenger"]["model_sha256"]
+    assert result["models"]["champion"]["train_rows"] > 0
+    assert result["models"]["champion"]["data_files"][0]["sha256"]
+    for fig in result["figures"].values():
+        assert (project / fig).stat().st_size > 1000
+    # the comparison's figures stay out of the evaluate stage's outputs: the pipeline is still clean
+    assert "up to date" in run(["dvc", "status"], project).stdout
+
+    monkeypatch.chdir(project)
+    assert pipeline_cli.main(["report"]) == 0
+    text = (project / "reports/report.md").read_text()
+    assert text.startswith("## ❌ Reject:") and "nothing changed" in text.splitlines()[0]
+    images = _image_paths(text)
+    assert {"compare/compare_confusion.png", "compare/compare_roc.png"} <= set(images)
+    assert all((project / "reports" / src).is_file() for src in images)
+
+    # dvc's own diffs against the base work on this layout
+    write_params(project, {"gate": {"min_improvement": 0.02}})
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    metrics["accuracy"] = round(metrics["accuracy"] - 0.05, 6)
+    (project / "reports/metrics.json").write_text(json.dumps(metrics))
+    run(["git", "commit", "-qam", "tweak"], project)
+    pdiff = run(["dvc", "params", "diff", "HEAD~1", "--all"], project).stdout
+    mdiff = run(["dvc", "metrics", "diff", "HEAD~1"], project).stdout
+    assert "reports/metrics.json" in mdiff and "accuracy" in mdiff and "-0.05" in mdiff
+    assert "seed" in pdiff  # --all lists the params the stages depend on
+    assert pipeline_cli.main(["report", "--base", "HEAD~1"]) == 0
+    assert "`gate.min_improvement` | 0.01 | 0.02" in (project / "reports/report.md").read_text()
+
+
+@pytest.mark.slow
+def test_no_champion_promotes_a_first_model_that_passes_the_floors(reproduced, tmp_path, monkeypatch):
+    project = _copy(reproduced, tmp_path)
+    code, result = _compare(project, monkeypatch, "--base", "HEAD~1")  # the commit before any model
+    assert code == 0 and result["decision"] == "no_champion" and result["promote"] is True
+    assert result["models"]["champion"] is None and result["delta"] is None
+    monkeypatch.chdir(project)
+    pipeline_cli.main(["report"])
+    assert (project / "reports/report.md").read_text().startswith("## 🆕 First model:")
+
+    write_params(project, {"gate": {"floors": {"accuracy": 0.99}}})
+    code, result = _compare(project, monkeypatch, "--base", "HEAD~1")
+    assert code == 1 and result["decision"] == "reject"
+    assert "below the floor 0.9900" in result["reasons"][0]
+    assert pipeline_cli.main(["compare", "--base", "no-such-branch"]) == 2
+
+
+@pytest.mark.slow
+def test_a_challenger_trained_on_shuffled_labels_is_rejected(reproduced, tmp_path, monkeypatch, capsys):
+    project = _copy(reproduced, tmp_path)
+    _install(project, _logistic(project, shuffle=True), "shuffled labels", card_sha=False)
+    monkeypatch.chdir(project)
+    assert pipeline_cli.main(["compare", "--base", "HEAD"]) == 2  # a stale card is an error, not a verdict
+    assert "does not match" in capsys.readouterr().err
+
+    _install(project, _logistic(project, shuffle=True), "shuffled labels")
+    code, result = _compare(project, monkeypatch, "--base", "HEAD")
+    assert code == 1 and result["decision"] == "reject"
+    assert result["delta"] < -0.1 and result["confidence_interval"][1] < 0
+    failed = {c["kind"] for c in result["checks"] if not c["passed"]}
+    assert {"improvement", "interval", "floor"} <= failed
+    assert result["identical_models"] is False
+    assert result["mcnemar"]["champion_only_correct"] > result["mcnemar"]["challenger_only_correct"]
+
+
+@pytest.mark.slow
+def test_a_clearly_better_challenger_is_promoted_with_cross_validation(reproduced, tmp_path, monkeypatch):
+    project = _copy(reproduced, tmp_path)
+    good = _logistic(project)
+    # make the champion a model trained on a tiny sample, committed the DVC way
+    _install(project, _logistic(project, rows=24), "tiny sample")
+    run(["dvc", "commit", "-f", "-q", "evaluate"], project)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "a weak champion"], project)
+    _install(project, good, "full training split")
+    write_params(project, {"gate": {"cv_folds": 3}})
+
+    code, result = _compare(project, monkeypatch, "--base", "HEAD")
+    assert code == 0, result["reasons"]
+    assert result["decision"] == "promote"
+    low, high = result["confidence_interval"]
+    assert result["delta"] >= 0.01 and 0 < low <= result["delta"] <= high
+    assert all(c["passed"] for c in result["checks"])
+    cv = result["cv"]
+    assert cv["folds"] == 3 and set(cv["scores"]) == {"champion", "challenger"}
+    assert all(len(s) == 3 for s in cv["scores"].values())
+    assert cv["recipes"]["challenger"]["hyperparameters"] == {"C": 1.0}
+    # the two recipes are the same (logistic, C=1) on the same folds: the same scores
+    assert cv["scores"]["champion"] == cv["scores"]["challenger"]
+
+    monkeypatch.chdir(project)
+    assert pipeline_cli.main(["report"]) == 0
+    text = (project / "reports/report.md").read_text()
+    assert text.startswith("## ✅ Promote:")
+    assert "3-fold cross-validation" in text

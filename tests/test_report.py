@@ -1,0 +1,220 @@
+"""The PR comment: verdict first, valid GitHub-flavoured markdown, images that exist, under the limit.
+
+These tests build the report from hand-made stage outputs in a small git repository (no pipeline run),
+so they can push the sizes (hundreds of features, many batches) that real runs rarely reach.
+The end-to-end report on real outputs is in tests/test_compare.py.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT, run
+
+from pipeline import report as R
+from pipeline.compare import CONFUSION_PNG, ROC_PNG, confusion_pair_png
+
+CLASSES = ["Bajo", "Medio", "Alto"]
+
+
+def comparison(decision: str = "promote", champion: bool = True) -> dict:
+    """A comparison.json as `compare` writes it (the keys the report reads)."""
+    metrics = {}
+    for name, a, b in (("accuracy", 0.84, 0.87), ("f1_weighted", 0.83, 0.86), ("log_loss", 0.42, 0.37),
+                       ("recall_Alto", 0.70, 0.74), ("precision_Alto", 0.8, 0.8), ("f1_Alto", 0.75, 0.77)):
+        metrics[name] = {"champion": a if champion else None, "challenger": b,
+                         "delta": round(b - a, 6) if champion else None}
+    for cls in CLASSES:
+        for stat in ("precision", "recall", "f1"):
+            metrics.setdefault(f"{stat}_{cls}", {"champion": 0.8 if champion else None, "challenger": 0.82,
+                                                  "delta": 0.02 if champion else None})
+    card = {"version": "v1.2.0", "commit": "a" * 40, "family": "xgboost", "model_sha256": "b" * 64,
+            "model_bytes": 123456, "train_rows": 22800, "training_seconds": 41.5,
+            "data_files": [{"path": f"data/batches/2024-0{i}.csv", "sha256": f"{i}" * 64, "rows": 5000}
+                           for i in range(1, 6)], "best_params": {"max_depth": 5}}
+    return {
+        "decision": decision, "promote": decision != "reject", "primary_metric": "accuracy",
+        "base": {"rev": "main", "commit": "a" * 40},
+        "delta": 0.03 if champion else None, "confidence_interval": [0.012, 0.049] if champion else None,
+        "test_set": {"rows": 1500, "holdout_of": "2024-06"},
+        "gate": {"confidence": 0.95, "max_drop": {"recall_Alto": 0.02}},
+        "mcnemar": {"method": "chi-squared with continuity correction", "champion_only_correct": 40,
+                    "challenger_only_correct": 85, "p_value": 0.0001} if champion else None,
+        "checks": [{"kind": "improvement", "passed": decision != "reject",
+                    "message": "accuracy improved by +0.0300 (0.8700 vs 0.8400)"}],
+        "reasons": ["accuracy changed by +0.0040, less than required"] if decision == "reject" else ["ok"],
+        "identical_models": False,
+        "models": {"champion": card if champion else None,
+                   "challenger": {**card, "version": "work tree @ cafe1234", "family": "lightgbm",
+                                  "model_sha256": "c" * 64}},
+        "metrics": metrics,
+        "figures": {"confusion": CONFUSION_PNG.as_posix(), "roc": ROC_PNG.as_posix()},
+    }
+
+
+def drift(n_features: int) -> dict:
+    rng = np.random.default_rng(0)
+    feats = {}
+    for i in range(n_features):
+        numeric = i % 3 != 0
+        effect = float(rng.uniform(0, 0.4))
+        name = f"feature_{i:04d}_with_a_rather_long_descriptive_name_from_some_warehouse"
+        feats[name] = {"type": "numeric" if numeric else "categorical", "drifted": effect > 0.3,
+                       "psi": effect / 2, "pvalue_adjusted": 0.001,
+                       ("wasserstein_norm" if numeric else "jensen_shannon"): effect}
+    drifted = sum(f["drifted"] for f in feats.values())
+    return {"features": feats, "share_drifted": drifted / n_features, "recommendation": "retrain",
+            "prediction_drift": {"drifted": True, "class_mix": {c: {"reference": 0.3, "current": 0.35}
+                                                                  for c in CLASSES}},
+            "concept_drift": {"available": True, "drifted": True, "changed_relations": ["dti"],
+                              "relations": {"dti": {"correlation": {"reference": 0.68, "current": 0.54}}},
+                              "performance": {"metric": "accuracy", "current": 0.81,
+                                              "current_ci": [0.79, 0.83], "reference": 0.86}}}
+
+
+def validation(n_batches: int, failing: int = 1) -> dict:
+    batches = {}
+    for i in range(n_batches):
+        bad = i < failing
+        name = f"data/batches/{2020 + i // 12}-{i % 12 + 1:02d}.csv"
+        batches[name] = {
+            "rows": 5000, "success": not bad, "critical_failures": int(bad), "warnings": 1,
+            "errors": [f"{name}: column 'edad': values between 18 and 80 (12 rows)"] if bad else [],
+            "warning_lines": [f"{name}: column 'ciudad': unseen category 'Neiva' (3 rows)"],
+            "results": [{"check": "expect_column_values_to_be_between", "column": "edad",
+                         "severity": "critical", "success": not bad, "unexpected_count": 12 if bad else 0}]}
+    return {"suite": "expectations/credit_risk.json", "summary": {"expectations": 79}, "batches": batches}
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch) -> Path:
+    """A git repository with params.yaml and one batch committed on `main`, then a second batch
+    and a params change in the work tree; figures as compare writes them."""
+    root = tmp_path / "repo"
+    (root / "data/batches").mkdir(parents=True)
+    shutil.copy(ROOT / "params.yaml", root / "params.yaml")
+    (root / "data/batches/2024-01.csv").write_text("a,b\n1,2\n")
+    run(["git", "init", "-q", "-b", "main"], root)
+    run(["git", "add", "-A"], root)
+    run(["git", "commit", "-qm", "base"], root)
+    (root / "data/batches/2024-02.csv").write_text("a,b\n1,2\n3,4\n5,6\n")
+    text = (root / "params.yaml").read_text()
+    (root / "params.yaml").write_text(text.replace("seed: 42", "seed: 7"))
+    monkeypatch.chdir(root)
+    y = np.array([0, 1, 2, 0, 1, 2, 0])
+    confusion_pair_png(CONFUSION_PNG, y, {"champion": y, "challenger": np.roll(y, 1)}, CLASSES)
+    shutil.copy(CONFUSION_PNG, ROC_PNG)
+    return root
+
+
+def write(path: str, data) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(data))
+
+
+def parse(text: str):
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table").parse(text)
+
+
+def check_markdown(text: str, root: Path) -> list:
+    """Valid GFM for our purposes: tables parse, <details> balance, every image exists."""
+    tokens = parse(text)
+    assert sum(t.type == "table_open" for t in tokens) >= 2
+    assert text.count("<details>") == text.count("</details>")
+    images = [c.attrs["src"] for t in tokens for c in (t.children or []) if c.type == "image"]
+    for src in images:
+        assert not src.startswith(("/", "http")), src
+        assert (root / "reports" / src).is_file(), src
+    return images
+
+
+def build(root: Path, notes=None) -> str:
+    return R.build(R.P.load("params.yaml"), "params.yaml", Path("reports/report.md"), None, notes)
+
+
+@pytest.mark.parametrize(("n_features", "n_batches", "failing"), [(300, 120, 3), (3000, 400, 200)])
+def test_report_with_many_features_stays_under_githubs_limit(repo, n_features, n_batches, failing):
+    write("reports/comparison.json", comparison())
+    write("reports/drift.json", drift(n_features))
+    write("reports/validation.json", validation(n_batches, failing=failing))
+    shutil.copy(CONFUSION_PNG, "reports/drift.png")
+    text = build(repo)
+    assert len(text) < R.GITHUB_LIMIT and len(text) <= R.BUDGET + 1
+    assert text.startswith("## ✅ Promote: the challenger (lightgbm) beats the champion v1.2.0")
+    images = check_markdown(text, repo)
+    assert set(images) == {"compare/compare_confusion.png", "compare/compare_roc.png", "drift.png"}
+    # the most drifted features come first, and the failing batches are never cut
+    first = text.index("| feature_")
+    top = max(drift(n_features)["features"].items(), key=lambda kv: max(
+        kv[1].get("wasserstein_norm", 0), kv[1].get("jensen_shannon", 0)))[0]
+    assert text[first:first + 80].startswith(f"| {R.cell(top, 40)}")
+    assert "2020-01.csv: column 'edad'" in text and f"❌ {failing} of {n_batches} batches fail" in text
+    assert "dti correlation 0.68→0.54" in text and "Bajo 30%→35%" in text
+
+
+def test_report_sections_against_the_base(repo):
+    write("reports/comparison.json", comparison("reject"))
+    text = build(repo, notes=["Forked pull request: no secrets, so no retraining."])
+    lines = text.splitlines()
+    assert lines[0] == "## ❌ Reject: accuracy changed by +0.0040, less than required"
+    assert lines[1] == "> Forked pull request: no secrets, so no retraining."
+    assert "| `seed` | 42 | 7 |" in text
+    assert "1 new batch, 3 rows." in text and "| `data/batches/2024-02.csv` | 3 |" in text
+    assert "data/batches/2024-01.csv` |" not in text.split("### Data added")[1].split("###")[0]
+    assert "McNemar's test (chi-squared with continuity correction)" in text and "p = 0.0001" in text
+    check_markdown(text, repo)
+    # the report is the same text for the same inputs (the comment is updated in place)
+    assert build(repo) == build(repo)
+
+
+def test_report_verdicts_without_a_champion_or_a_comparison(repo):
+    write("reports/comparison.json", comparison("no_champion", champion=False))
+    text = build(repo)
+    assert text.startswith("## 🆕 First model: lightgbm, accuracy 0.8700 on 1,500 held-out rows")
+    check_markdown(text, repo)
+
+    Path("reports/comparison.json").unlink()
+    write("reports/validation.json", validation(2, failing=1))
+    text = build(repo)
+    assert text.startswith("## ❌ Reject: the data contract failed for `data/batches/2020-01.csv`: "
+                           "data/batches/2020-01.csv: column 'edad'")
+    write("reports/validation.json", validation(2, failing=0))
+    assert build(repo).startswith("## ℹ️ No model comparison in this run")
+    Path("reports/drift.json").write_text("{not json")
+    assert "`reports/drift.json` could not be read" in build(repo)
+
+
+def test_a_comparison_of_another_model_is_flagged_stale(repo):
+    write("reports/comparison.json", comparison())
+    Path("models").mkdir()
+    Path("models/model.skops").write_bytes(b"a different model")
+    assert build(repo).startswith("## ⚠️ Stale comparison")
+
+
+def test_unknown_base_is_reported_not_raised(repo):
+    write("reports/comparison.json", comparison() | {"base": {"rev": "nonexistent", "commit": None}})
+    text = build(repo)
+    assert "git does not know `nonexistent`" in text
+
+
+def test_assemble_shortens_then_drops_to_fit():
+    big = R.Section("### A\n\n" + "x" * 50_000, "### A\n\nshort")
+    other = R.Section("### B\n\n" + "y" * 30_000)
+    text = R.assemble([R.Section("## verdict"), big, other], budget=40_000)
+    assert text.startswith("## verdict") and "short" in text and len(text) <= 40_000
+    assert "shortened to fit" in text
+    text = R.assemble([R.Section("## verdict"), R.Section("z" * 90_000)], budget=40_000)
+    assert text.startswith("## verdict") and len(text) <= 40_001
+
+
+def test_table_cells_cannot_break_the_table():
+    assert R.cell("a|b\nc") == "a\\|b c"
+    assert len(R.cell("x" * 500, 40)) == 40
+    tokens = parse(R.table(["h1", "h2"], [[R.cell("a|b"), "1"]]))
+    assert [t.type for t in tokens].count("td_open") == 2
