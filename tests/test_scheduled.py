@@ -1,0 +1,114 @@
+"""The scheduled monitoring workflow, replayed: its own steps on real git, DVC and the pipeline.
+
+A production model trained on three stable months sits on `main` (its bytes in a local-folder DVC
+remote); then three months under the new credit policy land on main. The monthly run must commit
+the monitoring history to main, open ONE model-alert issue with the plot, open ONE retraining pull
+request and run the reusable reproduce-and-report workflow on it (a PR opened with the default token
+triggers nothing by itself); a second run the same month opens no duplicates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, env, make_project, run, simulate_batches
+from workflow_replay import Event, FakeGitHub, Replayer
+
+WORKFLOW = ".github/workflows/scheduled.yaml"
+# The story is the scheduled loop, not the promotion gate (tests/test_compare.py): one fast family,
+# small bootstraps, a gate every candidate passes.
+OVERRIDES = {
+    "gate": {"min_improvement": -1.0, "ci_lower_tolerance": -1.0, "bootstrap_resamples": 100,
+             "max_drop": {"recall_Alto": 1.0}, "max_class_f1_drop": 1.0, "floors": {"accuracy": 0.4}},
+    "drift": {"concept": {"bootstrap": 100}},
+    "monitor": {"ab_test": {"resamples": 200}},
+}
+
+
+def test_schedule_and_dispatch_inputs():
+    wf = yaml.safe_load((ROOT / WORKFLOW).read_text())
+    on = wf.get("on", wf.get(True))
+    assert on["schedule"] == [{"cron": "0 2 1 * *"}]  # the 1st of each month, 02:00 UTC
+    assert set(on["workflow_dispatch"]["inputs"]) == {"force_retrain", "rev"}
+    assert wf["jobs"]["report"]["uses"] == "./.github/workflows/reproduce.yaml"
+    assert "make monitor" in json.dumps(wf["jobs"]["monitor"]["steps"])
+
+
+@pytest.fixture
+def world(tmp_path: Path):
+    """main with a reproduced model (pushed to the DVC remote), then three policy-change months."""
+    project = make_project(tmp_path, ["2024-01", "2024-02", "2024-03"], rows=600, overrides=OVERRIDES,
+                           git=False)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["models"] = {"logistic": params["models"]["logistic"]}
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    origin, remote = tmp_path / "origin.git", tmp_path / "dvc-remote"
+    remote.mkdir()
+    run(["git", "init", "-q", "-b", "main"], project)
+    run(["dvc", "init", "-q"], project)
+    run(["dvc", "config", "core.analytics", "false"], project)
+    run(["dvc", "remote", "add", "--local", "-d", "storage", str(remote)], project)
+    run(["dvc", "repro", "-q"], project)
+    run(["dvc", "push", "-q"], project)
+    run("git add -A && git commit -qm 'Model trained on 2024-01..03'", project)
+    simulate_batches(project / "data" / "batches", ["2024-04", "2024-05", "2024-06"], 600, "policy_change")
+    run("git add -A && git commit -qm 'Labelled batches 2024-04..06'", project)
+    run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], tmp_path)
+    run(["git", "remote", "add", "origin", str(origin)], project)
+    run(["git", "push", "-q", "-u", "origin", "main"], project)
+    gh = FakeGitHub(tmp_path / "github.json")
+    replay = Replayer(origin, tmp_path / "runner", gh, secrets={"DVC_REMOTE_URL": str(remote)},
+                      env=env(tmp_path))
+    return origin, gh, replay
+
+
+@pytest.mark.slow
+def test_scheduled_run_opens_one_issue_and_one_retraining_pr(world):
+    origin, gh, replay = world
+    period = dt.datetime.now(dt.UTC).strftime("%Y-%m")
+    branch = f"retrain/{period}"
+
+    # a manual dispatch with the default inputs runs exactly what the cron does (Event.schedule trips
+    # on the replay harness's input defaults for a list-valued `schedule:` trigger)
+    first = replay.run(WORKFLOW, Event.workflow_dispatch(origin, {}))
+    assert first.ok, first.log()
+    assert first.jobs["monitor"].outputs["decision"] == "retrain", first.log()
+
+    # the history is in git, on main, in a bot commit that starts no other workflow
+    log = run(["git", "log", "-1", "--format=%s%n%an", "main"], origin).stdout
+    assert "[skip ci]" in log and "github-actions[bot]" in log
+    history = run(["git", "show", "main:reports/monitoring/history.csv"], origin).stdout.splitlines()
+    assert [line.split(",")[2] for line in history[1:]] == ["2024-04", "2024-05", "2024-06"]
+    latest = json.loads(run(["git", "show", "main:reports/monitoring/latest.json"], origin).stdout)
+    assert "metric_floor" in {a["name"] for a in latest["alerts"]}
+
+    # one alert issue, with the alerts and the published plot
+    [issue] = gh.issues()
+    assert issue["labels"] == ["model-alert"] and "metric_floor" in issue["body"]
+    assert "reports/monitoring/metrics.png?raw=true" in issue["body"]
+
+    # one retraining PR, reproduced and reported on by the reusable workflow in the same run
+    [pr] = gh.prs()
+    assert pr["headRefName"] == branch and pr["state"] == "OPEN"
+    assert first.jobs["report/reproduce"].status == "success", first.log()
+    [comment] = gh.comments(f"pr/{pr['number']}")
+    assert comment["watermark"] == "credit-risk report"
+    changed = run(["git", "show", "--name-only", "--format=", f"refs/heads/{branch}"], origin).stdout.split()
+    assert "dvc.lock" in changed, "the reproduced dvc.lock was not committed back to the PR branch"
+
+    # the same month again: the issue gets a comment, no second issue, branch or pull request
+    main_before = run(["git", "rev-parse", "main"], origin).stdout
+    second = replay.run(WORKFLOW, Event.workflow_dispatch(origin, {}))
+    assert second.ok, second.log()
+    assert len(gh.issues()) == 1 and len(gh.issues()[0]["comments"]) == 1
+    assert len(gh.prs()) == 1
+    assert second.jobs["retrain"].outputs["created"] == "false"
+    assert second.jobs["report"].status == "skipped"
+    assert [c for c in gh.calls("gh") if c["action"] == "pr create"] and \
+        len([c for c in gh.calls("gh") if c["action"] == "pr create"]) == 1
+    # a rerun on the same day rewrites identical files: no new monitoring commit
+    assert run(["git", "rev-parse", "main"], origin).stdout == main_before
