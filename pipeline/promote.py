@@ -1,0 +1,537 @@
+"""Model versions as git tags (GTO convention): promote on merge, list the history, spot rollbacks.
+
+A version names a model's bytes: `credit-risk@vX.Y.Z` is an annotated tag on the commit of `main`
+whose dvc.lock first pinned that model, and `credit-risk#prod#N` assigns the stage. The identity of a
+model is the md5 that dvc.lock records for the artifact (the DVC remote's content address), checked
+against the sha256 in the model card once the bytes are pulled.
+
+Rollback policy: a model equal to an earlier version's is NOT a new version. `promote` re-assigns the
+stage to that version (a new `credit-risk#prod#N` tag whose message records "rollback to vN", the
+version it replaced and the commit/PR that did it), so `gto show credit-risk#prod` answers the old
+version, and `dvc artifacts get` resolves its exact bytes.
+
+Everything here is plain git plumbing except the tag creation, which goes through `gto.api`
+(importing gto takes seconds: only `promote` does it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline import params as P
+from pipeline.errors import PipelineError
+
+CARD = "models/model_card.json"
+KEY_METRICS = ("accuracy", "f1_weighted", "roc_auc")
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The `registry:` block of params.yaml."""
+
+    model: str = "credit-risk"
+    stage: str = "prod"
+    artifact: str = "models/model.skops"
+    bump: str = "minor"
+    first_version: str = "v0.1.0"
+
+
+@dataclass
+class Version:
+    """One registered version: its tag, the commit it points at and what that commit holds."""
+
+    version: str
+    tag: str
+    commit: str
+    date: str
+    md5: str | None
+    card: dict[str, Any] | None
+    fields: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sha256(self) -> str | None:
+        return (self.card or {}).get("model", {}).get("sha256") or self.fields.get("model-sha256")
+
+
+@dataclass
+class Event:
+    """A registration or a stage assignment, in time order."""
+
+    kind: str  # "registered" | "assigned" | "rollback"
+    version: str
+    tag: str
+    date: str
+    commit: str
+    promoted_by: str
+    from_version: str | None = None
+
+
+@dataclass
+class History:
+    versions: dict[str, Version]
+    events: list[Event]
+    prod: str | None  # the version the stage points at now
+
+
+def settings(params: dict[str, Any]) -> Registry:
+    block = params.get("registry") or {}
+    return Registry(**{k: str(v) for k, v in block.items() if k in Registry.__dataclass_fields__})
+
+
+# --- git plumbing ---------------------------------------------------------------------------------
+
+
+def git(*args: str, check: bool = True) -> str:
+    proc = subprocess.run(["git", *args], capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise PipelineError(f"git {' '.join(args)}: {proc.stderr.strip() or 'failed'}")
+    return proc.stdout
+
+
+def show(rev: str, path: str) -> str | None:
+    """A git-tracked file at `rev`, or None when that revision has no such file."""
+    proc = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def lock_md5(lock_text: str | None, artifact: str) -> str | None:
+    """The md5 dvc.lock pins for `artifact` (any stage's outs), or None."""
+    if not lock_text:
+        return None
+    lock = yaml.safe_load(lock_text) or {}
+    for stage in (lock.get("stages") or {}).values():
+        for out in stage.get("outs") or []:
+            if out.get("path") == artifact:
+                return out.get("md5")
+    return None
+
+
+def card_at(rev: str) -> dict[str, Any] | None:
+    text = show(rev, CARD)
+    try:
+        return json.loads(text) if text else None
+    except json.JSONDecodeError:
+        return None
+
+
+def promoted_by(commit: str) -> str:
+    """'PR #12 (abc1234)' for GitHub merges and squash merges, else 'commit abc1234: subject'."""
+    subject = git("log", "-1", "--format=%s", commit, check=False).strip()
+    short = commit[:7]
+    pr = re.match(r"Merge pull request #(\d+)", subject) or re.search(r"\(#(\d+)\)\s*$", subject)
+    if pr:
+        return f"PR #{pr.group(1)} ({short})"
+    return f"commit {short}: {subject[:60]}"
+
+
+def _tags(pattern: str) -> list[dict[str, str]]:
+    """Annotated tags matching `pattern`: name, peeled commit, tagger date, message."""
+    sep, end = "\x1f", "\x1e"
+    fmt = sep.join(["%(refname:short)", "%(objecttype)", "%(*objectname)", "%(objectname)",
+                    "%(taggerdate:iso-strict)", "%(creatordate:iso-strict)", "%(contents)"]) + end
+    out = git("for-each-ref", f"--format={fmt}", pattern, check=False)
+    rows = []
+    for record in out.split(end):
+        parts = record.strip("\n").split(sep)
+        if len(parts) != 7:
+            continue
+        name, kind, peeled, obj, tagdate, created, message = parts
+        rows.append({"name": name, "commit": peeled if kind == "tag" else obj,
+                     "date": tagdate or created, "message": message.strip()})
+    return rows
+
+
+def _fields(message: str) -> dict[str, str]:
+    """`key: value` lines of a tag message (written by `promote`)."""
+    out = {}
+    for line in message.splitlines()[1:]:
+        key, sep, value = line.partition(": ")
+        if sep and re.fullmatch(r"[a-z0-9-]+", key):
+            out[key] = value.strip()
+    return out
+
+
+def _semver(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", version)[:3])
+
+
+def history(reg: Registry) -> History:
+    """Versions and stage assignments from the tags (GTO convention), with each commit's model card."""
+    versions: dict[str, Version] = {}
+    for row in _tags(f"refs/tags/{reg.model}@v*"):
+        version = row["name"].split("@", 1)[1]
+        if not re.fullmatch(r"v\d+\.\d+\.\d+", version):
+            continue
+        fields = _fields(row["message"])
+        versions[version] = Version(
+            version=version, tag=row["name"], commit=row["commit"], date=row["date"],
+            md5=fields.get("model-md5") or lock_md5(show(row["commit"], "dvc.lock"), reg.artifact),
+            card=card_at(row["commit"]), fields=fields)
+    assignments = []
+    for row in _tags(f"refs/tags/{reg.model}#{reg.stage}#*"):
+        number = row["name"].rsplit("#", 1)[1]
+        fields = _fields(row["message"])
+        version = fields.get("version") or next(
+            (v.version for v in versions.values() if v.commit == row["commit"]), None)
+        if number.isdigit() and version:
+            assignments.append((int(number), row, fields, version))
+    assignments.sort(key=lambda a: a[0])
+
+    events = [Event("registered", v.version, v.tag, v.date, v.fields.get("commit", v.commit),
+                    v.fields.get("promoted-by") or promoted_by(v.commit))
+              for v in versions.values()]
+    prod = None
+    for _, row, fields, version in assignments:
+        if fields.get("rollback-from") or row["message"].startswith(f"{reg.model}: rollback"):
+            events.append(Event("rollback", version, row["name"], row["date"],
+                                fields.get("commit", row["commit"]),
+                                fields.get("promoted-by") or promoted_by(row["commit"]),
+                                fields.get("rollback-from")))
+        prod = version
+    events.sort(key=lambda e: (e.date, e.kind != "registered"))
+    return History(versions=versions, events=events, prod=prod)
+
+
+def match(hist: History, md5: str | None) -> Version | None:
+    """The earliest registered version holding the model with this md5."""
+    hits = [v for v in hist.versions.values() if md5 and v.md5 == md5]
+    return min(hits, key=lambda v: _semver(v.version)) if hits else None
+
+
+def next_version(reg: Registry, hist: History) -> str:
+    if not hist.versions:
+        return reg.first_version
+    major, minor, patch = max(_semver(v) for v in hist.versions)
+    if reg.bump == "major":
+        return f"v{major + 1}.0.0"
+    if reg.bump == "patch":
+        return f"v{major}.{minor}.{patch + 1}"
+    return f"v{major}.{minor + 1}.0"
+
+
+# --- DVC ------------------------------------------------------------------------------------------
+
+
+def verify_model(reg: Registry, card: dict[str, Any] | None, md5: str, require_remote: bool) -> str:
+    """Pull the artifact and check it: in the remote, md5 as in dvc.lock, sha256 as in the card.
+
+    DVC runs in-process (one import instead of three `dvc` processes of a second or more each).
+    """
+    from dvc.repo import Repo
+
+    from pipeline.io import sha256
+
+    path = Path(reg.artifact)
+    with Repo(".") as repo:
+        remote = repo.config["core"].get("remote")
+        if remote:
+            try:
+                repo.pull(targets=[reg.artifact])
+                missing = repo.status(targets=[reg.artifact], cloud=True)
+            except Exception as exc:  # dvc raises many kinds; the message is what matters
+                raise PipelineError(f"{reg.artifact}: not in the DVC remote '{remote}' (md5 {md5}; "
+                                    f"pull failed: {_one_line(exc)}); push it (`dvc push`) before "
+                                    "merging") from None
+            if missing:
+                raise PipelineError(f"{reg.artifact}: not in the DVC remote '{remote}' ({missing}); "
+                                    "run `dvc push` from the commit that produced it")
+            where = "DVC remote"
+        elif require_remote:
+            raise PipelineError("no default DVC remote configured: set one (`dvc remote add -d storage "
+                                "URL`, or DVC_REMOTE_URL for `make dvc-remote`)")
+        else:
+            try:
+                repo.checkout(targets=[reg.artifact])
+            except Exception as exc:
+                raise PipelineError(f"{reg.artifact}: not in the local DVC cache ({_one_line(exc)}); "
+                                    "run `dvc pull` or `dvc repro` first") from None
+            where = "local DVC cache"
+    if card is None:
+        raise PipelineError(f"{CARD}: not committed at HEAD (the evaluate stage writes it)")
+    if not path.exists():
+        raise PipelineError(f"{reg.artifact}: missing after the pull")
+    expected = card.get("model", {}).get("sha256")
+    digest = sha256(path)
+    if digest != expected:
+        raise PipelineError(f"{reg.artifact}: sha256 {digest[:12]} does not match {CARD} "
+                            f"({str(expected)[:12]}); the model card and dvc.lock disagree")
+    return where
+
+
+def _one_line(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+# --- outputs for CI -------------------------------------------------------------------------------
+
+
+def github_output(values: dict[str, str]) -> None:
+    """Append step outputs to $GITHUB_OUTPUT when running in a workflow (ignored elsewhere)."""
+    target = os.environ.get("GITHUB_OUTPUT")
+    if not target:
+        return
+    with open(target, "a", encoding="utf-8") as fh:
+        for key, value in values.items():
+            fh.write(f"{key}={value}\n")
+
+
+def step_summary(text: str) -> None:
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if target:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(text.rstrip("\n") + "\n")
+
+
+def _metrics(card: dict[str, Any] | None, critical: str | None = None) -> dict[str, Any]:
+    test = ((card or {}).get("metrics") or {}).get("test") or {}
+    out = {k: test.get(k) for k in KEY_METRICS}
+    if critical and critical in (test.get("per_class") or {}):
+        out[f"recall_{critical}"] = test["per_class"][critical].get("recall")
+    return out
+
+
+def _rows(card: dict[str, Any] | None) -> Any:
+    return ((card or {}).get("data") or {}).get("rows", {}).get("train")
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else ("–" if value is None else str(value))
+
+
+def metrics_table(rows: list[tuple[str, dict[str, Any] | None]], critical: str | None) -> list[str]:
+    """Markdown table of key metrics, one column per (label, card)."""
+    names = [*KEY_METRICS] + ([f"recall_{critical}"] if critical else [])
+    values = [(label, _metrics(card, critical)) for label, card in rows]
+    lines = ["| metric | " + " | ".join(label for label, _ in values) + " |",
+             "| --- |" + " ---: |" * len(values)]
+    for name in names:
+        lines.append(f"| {name} | " + " | ".join(_fmt(m.get(name)) for _, m in values) + " |")
+    lines.append("| training rows | " + " | ".join(_fmt(_rows(c)) for _, c in rows) + " |")
+    return lines
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+def promote(params: dict[str, Any], rev: str = "HEAD", require_remote: bool = False,
+            notes: str | None = None) -> dict[str, str]:
+    """Register what `rev` (a commit of main) holds: a new version, a rollback, or nothing new."""
+    reg = settings(params)
+    commit = git("rev-parse", "--verify", f"{rev}^{{commit}}").strip()
+    head = git("rev-parse", "HEAD").strip()
+    if commit != head:
+        raise PipelineError(f"promote registers the checked-out commit; check out {rev} first")
+    md5 = lock_md5(show(commit, "dvc.lock"), reg.artifact)
+    if md5 is None:
+        raise PipelineError(f"dvc.lock at {commit[:7]}: no output '{reg.artifact}' (run `dvc repro` "
+                            "and commit dvc.lock)")
+    card = card_at(commit)
+    where = verify_model(reg, card, md5, require_remote)
+    hist = history(reg)
+    found = match(hist, md5)
+    by = promoted_by(commit)
+    sha = card["model"]["sha256"]
+    critical = (params.get("schema") or {}).get("critical_class")
+    fields = f"commit: {commit}\npromoted-by: {by}\nmodel-md5: {md5}\nmodel-sha256: {sha}"
+
+    if found is not None and found.version == hist.prod:
+        result = {"action": "none", "version": found.version, "tag": found.tag}
+        text = (f"{reg.model} {found.version} is already in stage {reg.stage} "
+                f"(model sha256 {sha[:12]}): nothing to register")
+    elif found is not None:
+        import gto.api
+
+        message = (f"{reg.model}: rollback to {found.version} (from {hist.prod})\n{fields}\n"
+                   f"version: {found.version}\nrollback-from: {hist.prod}")
+        gto.api.assign(".", reg.model, reg.stage, version=found.version, message=message,
+                       force=True, simple=False)
+        result = {"action": "rollback", "version": found.version, "tag": found.tag}
+        text = (f"{reg.model}: rollback to {found.version} (from {hist.prod}) by {by}; "
+                f"stage {reg.stage} -> {found.version} (model sha256 {sha[:12]}, from the {where})")
+    else:
+        import gto.api
+
+        version = next_version(reg, hist)
+        message = f"{reg.model} {version}: new model (sha256 {sha[:12]})\n{fields}"
+        gto.api.register(".", reg.model, commit, version=version, message=message)
+        gto.api.assign(".", reg.model, reg.stage, version=version,
+                       message=f"{reg.model}: assign {reg.stage} to {version}\n{fields}\n"
+                               f"version: {version}", simple=False)
+        result = {"action": "registered", "version": version, "tag": f"{reg.model}@{version}"}
+        text = (f"{reg.model}: registered {version} (model sha256 {sha[:12]}, from the {where}) "
+                f"by {by}; stage {reg.stage} -> {version}")
+    print(text)
+    body = release_notes(reg, result, card, hist, by, critical)
+    if notes:
+        from pipeline.io import write_text
+
+        write_text(notes, body)
+        result["notes"] = notes
+    result["title"] = f"{reg.model} {result['version']}"
+    github_output(result)
+    step_summary(body)
+    return result
+
+
+def release_notes(reg: Registry, result: dict[str, str], card: dict[str, Any] | None, hist: History,
+                  by: str, critical: str | None) -> str:
+    """Markdown for the GitHub release (or the job summary): what happened, key metrics, the card."""
+    version = result["version"]
+    heading = {"registered": f"{reg.model} {version}: new production model",
+               "rollback": f"{reg.model}: rollback to {version} (from {hist.prod})",
+               "none": f"{reg.model} {version}: unchanged"}[result["action"]]
+    lines = [f"# {heading}", "", f"Promoted by {by}; stage `{reg.stage}`.", ""]
+    lines += metrics_table([(version, card)], critical)
+    lines += ["", f"Model sha256 `{(card or {}).get('model', {}).get('sha256', '?')}`.", "",
+              "Fetch it: `dvc artifacts get . " + f"{reg.model} --stage {reg.stage} -o model.skops` "
+              "or `git checkout " + result["tag"] + " && dvc pull " + reg.artifact + "`."]
+    card_md = show("HEAD", "models/model_card.md")
+    if card_md:
+        lines += ["", "<details><summary>Model card</summary>", "", card_md.strip(), "", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def rollback_check(params: dict[str, Any], report: str | None) -> dict[str, str]:
+    """On a PR: is the model in the work tree's dvc.lock an earlier registered version?"""
+    from pipeline.io import sha256, write_text
+
+    reg = settings(params)
+    lock = Path("dvc.lock")
+    md5 = lock_md5(lock.read_text(encoding="utf-8") if lock.exists() else None, reg.artifact)
+    hist = history(reg)
+    found = match(hist, md5)
+    if found is None or found.version == hist.prod:
+        why = ("no registered version holds this model" if found is None else
+               f"the model is {found.version}, already in stage {reg.stage}")
+        print(f"rollback-check: not a rollback ({why}): reproduce the pipeline")
+        result = {"rollback": "false", "version": found.version if found else ""}
+        github_output(result)
+        return result
+    path = Path(reg.artifact)
+    if not path.exists():
+        raise PipelineError(f"{reg.artifact}: {found.version}'s model (md5 {md5}) is not in the DVC "
+                            "remote or cache; a rollback needs its bytes (`dvc push` them from a clone "
+                            "that has them)")
+    if found.sha256 and sha256(path) != found.sha256:
+        raise PipelineError(f"{reg.artifact}: sha256 {sha256(path)[:12]} is not {found.version}'s "
+                            f"({found.sha256[:12]})")
+    critical = (params.get("schema") or {}).get("critical_class")
+    current = hist.versions.get(hist.prod) if hist.prod else None
+    lines = [f"## Rollback to {found.version}", "",
+             f"This pull request restores the model of **{found.version}** (sha256 "
+             f"`{(found.sha256 or '?')[:12]}`, registered {found.date[:10]} by "
+             f"{found.fields.get('promoted-by') or promoted_by(found.commit)}), replacing "
+             f"**{hist.prod}** in stage `{reg.stage}`.", "",
+             f"Retraining skipped: the model's exact bytes were pulled from the DVC remote and match "
+             f"{found.version}'s sha256. Merging assigns `{reg.stage}` back to {found.version}.", ""]
+    lines += metrics_table([(f"{found.version} (restored)", found.card)]
+                           + ([(f"{hist.prod} (current)", current.card)] if current else []), critical)
+    text = "\n".join(lines) + "\n"
+    if report:
+        write_text(report, text)
+    print(f"rollback-check: rollback to {found.version} (from {hist.prod}); retraining skipped")
+    result = {"rollback": "true", "version": found.version, "from": hist.prod or ""}
+    github_output(result)
+    step_summary(text)
+    return result
+
+
+def version_rows(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per registration and per rollback, oldest first."""
+    reg = settings(params)
+    hist = history(reg)
+    critical = (params.get("schema") or {}).get("critical_class")
+    rows = []
+    for event in hist.events:
+        v = hist.versions[event.version]
+        note = {"registered": "", "rollback": f"rollback to {event.version} (from {event.from_version})"}
+        rows.append({"version": event.version, "event": event.kind, "date": event.date,
+                     "model_sha256": v.sha256, "model_md5": v.md5,
+                     "metrics": _metrics(v.card, critical), "training_rows": _rows(v.card),
+                     "promoted_by": event.promoted_by, "commit": event.commit, "tag": event.tag,
+                     "note": note.get(event.kind, ""),
+                     "current": False})
+    for row in reversed(rows):
+        if row["version"] == hist.prod:
+            row["current"] = True
+            break
+    return rows
+
+
+def cli(args: argparse.Namespace) -> int:
+    promote(P.load(args.params), require_remote=args.require_remote, notes=args.notes)
+    return 0
+
+
+def versions_cli(args: argparse.Namespace) -> int:
+    params = P.load(args.params)
+    rows = version_rows(params)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    reg = settings(params)
+    if not rows:
+        print(f"{reg.model}: no versions registered yet (merge to main runs `python -m pipeline "
+              "promote`, or run it yourself)")
+        return 0
+    critical = (params.get("schema") or {}).get("critical_class")
+    names = [*KEY_METRICS] + ([f"recall_{critical}"] if critical else [])
+    head = ["version", "date", "model", *names, "train rows", "promoted by", ""]
+    table = [head]
+    for r in rows:
+        mark = ", ".join(x for x in (f"← {reg.stage}" if r["current"] else "", r["note"]) if x)
+        table.append([r["version"], r["date"][:10], (r["model_sha256"] or "?")[:12],
+                      *(_fmt(r["metrics"].get(n)) for n in names), _fmt(r["training_rows"]),
+                      r["promoted_by"], mark])
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
+    for row in table:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def rollback_check_cli(args: argparse.Namespace) -> int:
+    rollback_check(P.load(args.params), args.report)
+    return 0
+
+
+def commit_back(branch: str | None, remote: str, message: str) -> bool:
+    """Commit dvc.lock and the git-tracked pipeline outputs; push them to the PR branch."""
+    from dvc.repo import Repo
+
+    with Repo(".") as repo:
+        outs = list(repo.index.outs)
+        tracked = {os.path.relpath(out.fs_path, repo.root_dir) for out in outs if not out.use_cache}
+        # the .gitignore files DVC writes beside cached outputs: a directory dependency such as
+        # models/candidates hashes them too, so a clone without them would re-run the stage
+        ignores = {os.path.relpath(Path(out.fs_path).parent / ".gitignore", repo.root_dir)
+                   for out in outs if out.use_cache}
+    paths = ["dvc.lock", *sorted(p for p in tracked | ignores if Path(p).exists())]
+    git("add", "--", *paths)
+    if subprocess.run(["git", "diff", "--cached", "--quiet"]).returncode == 0:
+        print("commit-back: dvc.lock and the tracked outputs are already committed")
+        return False
+    if "[skip ci]" not in message:
+        message += " [skip ci]"
+    git("commit", "-q", "-m", message)
+    sha = git("rev-parse", "HEAD").strip()
+    if branch:
+        git("push", "-q", remote, f"HEAD:refs/heads/{branch}")
+        print(f"commit-back: {sha[:7]} pushed to {remote}/{branch} ({len(paths)} paths)")
+    else:
+        print(f"commit-back: committed {sha[:7]} (no --branch: not pushed)")
+    return True
+
+
+def commit_back_cli(args: argparse.Namespace) -> int:
+    commit_back(args.branch, args.remote, args.message)
+    return 0
