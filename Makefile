@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install lock run test test-fast lint bench clean
+.PHONY: install lock run test test-fast lint bench clean dvc-remote dvc-pull dvc-push monitor
 
 ## install: create .venv and install the locked dependencies (uv, with a plain-pip fallback)
 install: $(VENV)/.installed
@@ -46,6 +46,40 @@ lint: install
 	$(VENV)/bin/ruff check pipeline tests benchmarks
 	$(VENV)/bin/zizmor --offline .github/workflows
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yaml
+
+## dvc-remote: CI: the DVC remote from $DVC_REMOTE_URL (s3://, ssh://, a folder), credentials from env
+## (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for S3; DVC_SSH_KEY, a private key, for SSH). Written to
+## .dvc/config.local, never committed. Unset: keep the remote of .dvc/config, if any.
+dvc-remote: install
+	@if [ -z "$$DVC_REMOTE_URL" ]; then \
+	  echo "DVC_REMOTE_URL not set: using the remote in .dvc/config, if any"; \
+	else \
+	  case "$$DVC_REMOTE_URL" in \
+	    s3://*) $(VENV)/bin/uv pip install -q --python $(PY) "dvc-s3>=3.2,<4" ;; \
+	    ssh://*) $(VENV)/bin/uv pip install -q --python $(PY) "dvc-ssh>=4.2,<5" ;; \
+	  esac; \
+	  dvc remote add --local --force --default storage "$$DVC_REMOTE_URL" && \
+	  if [ -n "$$DVC_SSH_KEY" ]; then \
+	    (umask 077 && printf '%s\n' "$$DVC_SSH_KEY" > .dvc/tmp/ssh_key) && \
+	    dvc remote modify --local storage keyfile "$(CURDIR)/.dvc/tmp/ssh_key"; \
+	  fi && echo "DVC remote 'storage' configured from DVC_REMOTE_URL"; \
+	fi
+
+## dvc-pull: what the DVC remote has for this commit (outputs not pushed yet are tolerated)
+dvc-pull: install
+	@if [ -n "$$(dvc remote list)" ]; then dvc pull --allow-missing; \
+	else echo "no DVC remote configured: nothing to pull"; fi
+
+## dvc-push: the reproduced outputs to the DVC remote
+dvc-push: install
+	dvc push
+
+## monitor: score the production model on the batches since its training window: alerts, triggers,
+## retrospective A/B (reports/monitoring/, metrics.prom). MONITOR_REV=<rev> (default main),
+## FORCE_RETRAIN=true to decide retrain whatever the triggers say.
+monitor: install
+	$(PY) -m pipeline monitor --rev "$${MONITOR_REV:-main}" --prometheus reports/monitoring/metrics.prom \
+	  $$( [ "$${FORCE_RETRAIN:-false}" = true ] && echo --force-retrain )
 
 ## bench: the benchmarks (figures and ratios against a baseline run beside them)
 bench: install

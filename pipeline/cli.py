@@ -91,8 +91,143 @@ def _add_predict(sub) -> None:
     p.set_defaults(handler="pipeline.predict:cli")
 
 
-COMMANDS = [_add_simulate, _add_schema, _add_prepare, _add_train, _add_evaluate, _add_summary,
-            _add_predict]
+def _add_validate(sub) -> None:
+    p = sub.add_parser("validate", help="stage: every batch against the data contract (GX suite)",
+                       description="Check every batch in data.batches_dir against the Great "
+                       "Expectations suite (validate.suite): file-level problems first, then the "
+                       "suite. Unchanged batches reuse their stored result. Writes "
+                       "reports/validation.json; a critical failure exits non-zero naming the file, "
+                       "the column, the rule and sample rows.")
+    p.add_argument("--report", default="reports/validation.json",
+                   help="report to write (default reports/validation.json)")
+    p.set_defaults(handler="pipeline.validate:cli")
+
+
+def _add_expectations(sub) -> None:
+    p = sub.add_parser("expectations", help="generate the data contract (GX suite) from batches",
+                       description="Manage the data contract in expectations/.")
+    actions = p.add_subparsers(title="actions", metavar="<action>", required=True)
+    init = actions.add_parser("init", help="generate the suite from reference batches for review",
+                              description="Generate the suite from reference batches (default: every "
+                              "batch in data.batches_dir): numeric ranges with a margin, observed value "
+                              "sets, nullability from observed null shares, mean bands. If the suite "
+                              "exists, show what would change and refuse without --force.")
+    init.add_argument("--from", dest="sources", nargs="+", metavar="BATCH",
+                      help="reference batch files (default: every batch)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing suite that differs")
+    init.add_argument("-o", "--output", help="suite file (default: validate.suite in params.yaml)")
+    init.set_defaults(handler="pipeline.expectations:init_cli")
+
+
+def _add_monitor(sub) -> None:
+    p = sub.add_parser("monitor", help="score the production model on new batches: alerts, triggers, A/B",
+                       description="Score the production model of REV on the batches newer than its "
+                       "training window, period by period (metrics, calibration, low-confidence, data "
+                       "and prediction drift, label-free estimate); raise alerts, check the retraining "
+                       "triggers (decision retrain/wait) and, after a promotion, compare with the "
+                       "previous version. Writes reports/monitoring/{history.csv,latest.json,"
+                       "metrics.png,issue.md}. Exit 0 whatever it finds: alerts are findings.")
+    p.add_argument("--rev", default="main", help="git revision holding the production model (default main)")
+    p.add_argument("--batches", nargs="+", help="batch files to score (default: those in data.batches_dir "
+                   "newer than the model's training window)")
+    p.add_argument("--now", help="date of the run, YYYY-MM-DD (default today, UTC): model age, period")
+    p.add_argument("--prometheus", metavar="FILE", help="also write the metrics in the Prometheus text "
+                   "exposition format (textfile collector, Pushgateway)")
+    p.add_argument("--output-dir", default="reports/monitoring", help="where the history and reports go")
+    p.add_argument("--force-retrain", action="store_true", help="decide retrain whatever the triggers say")
+    p.set_defaults(handler="pipeline.monitor:cli")
+
+
+def _add_compare(sub) -> None:
+    p = sub.add_parser("compare", help="champion (model at a git revision) vs challenger (work tree)",
+                       description="Score the production model as REV holds it (through dvc.api, no "
+                       "checkout) and the work tree's model on the same test holdout; paired bootstrap "
+                       "interval of the primary-metric difference, McNemar's test, guards and floors "
+                       "(gate in params.yaml). Writes reports/comparison.json and reports/compare/*.png. "
+                       "Exit 0 promote (or first model passing the floors), 1 reject, 2 error.")
+    p.add_argument("--base", default="main", help="git revision of the champion (default main)")
+    p.set_defaults(handler="pipeline.compare:cli")
+
+
+def _add_report(sub) -> None:
+    p = sub.add_parser("report", help="write the pull-request comment (markdown) from the reports",
+                       description="One markdown document for the PR comment: verdict, champion vs "
+                       "challenger metrics with intervals, validation, drift, params diff and data "
+                       "added against the base, figures. Stays under GitHub's comment size limit.")
+    p.add_argument("--base", help="git revision to diff params and data against "
+                   "(default: the base of reports/comparison.json, else main)")
+    p.add_argument("-o", "--output", default="reports/report.md", help="markdown file to write")
+    p.add_argument("--note", action="append", default=[],
+                   help="a line to show under the verdict (repeatable), e.g. why a step was skipped")
+    p.set_defaults(handler="pipeline.report:cli")
+
+
+def _add_promote(sub) -> None:
+    p = sub.add_parser("promote", help="register the model main now holds (new version or rollback)",
+                       description="Check that the model pinned by dvc.lock at HEAD is in the DVC remote "
+                       "(pull it, sha256 against models/model_card.json), then register it as git tags "
+                       "in the GTO convention: a new model -> the next version credit-risk@vX.Y.Z and "
+                       "stage prod; a model equal to an earlier version's -> stage prod re-assigned to "
+                       "that version, recorded as a rollback; the current one -> nothing. Tags are "
+                       "created locally: push them with `git push origin --tags`.")
+    p.add_argument("--require-remote", action="store_true",
+                   help="fail when no DVC remote is configured (CI); otherwise the local cache will do")
+    p.add_argument("--notes", metavar="FILE", help="also write release notes (markdown) to FILE")
+    p.set_defaults(handler="pipeline.promote:cli")
+
+
+def _add_versions(sub) -> None:
+    p = sub.add_parser("versions", help="list the registered model versions and rollbacks",
+                       description="The history from the git tags: version, date, model hash, key "
+                       "metrics, training rows, the PR or commit that promoted it, rollbacks marked "
+                       "(run `git fetch --tags` first in an old clone).")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler="pipeline.promote:versions_cli")
+
+
+def _add_rollback_check(sub) -> None:
+    p = sub.add_parser("rollback-check", help="pull requests: is this model an earlier registered version?",
+                       description="Compare the model md5 in the work tree's dvc.lock with the registered "
+                       "versions. An earlier version (not the one in production) means a rollback: the "
+                       "pulled bytes are checked against that version's sha256, the report says "
+                       "'Rollback to vN' with its metrics, and CI skips retraining. Writes "
+                       "rollback=true|false to $GITHUB_OUTPUT when set.")
+    p.add_argument("--report", default="reports/report.md", help="markdown written for a rollback")
+    p.set_defaults(handler="pipeline.promote:rollback_check_cli")
+
+
+def _add_commit_back(sub) -> None:
+    p = sub.add_parser("commit-back", help="CI: commit dvc.lock and the git-tracked outputs, push them",
+                       description="Stage dvc.lock and every pipeline output that lives in git (cache: "
+                       "false), commit them with [skip ci] when they changed, and push to the branch.")
+    p.add_argument("--branch", help="branch to push to (default: commit only)")
+    p.add_argument("--remote", default="origin", help="git remote (default origin)")
+    p.add_argument("--message", default="Reproduce the pipeline: dvc.lock, metrics and model card",
+                   help="commit message ([skip ci] is appended)")
+    p.set_defaults(handler="pipeline.promote:commit_back_cli")
+
+
+def _add_drift(sub) -> None:
+    p = sub.add_parser("drift", help="stage: data, prediction and concept drift of the newest batch",
+                       description="Compare the newest batch with the production model's training "
+                       "window (drift.production_rev): per-column KS, Mann-Whitney, PSI, Wasserstein, "
+                       "chi-squared, Jensen-Shannon; drifted = significant after Benjamini-Hochberg AND "
+                       "a large effect; share of drifted features -> keep / consider / retrain. Writes "
+                       "reports/drift.json and plots. With --reference and --current, any two CSV "
+                       "files. Exits 0 whatever the verdict.")
+    p.add_argument("--reference", help="reference CSV (two-file mode)")
+    p.add_argument("--current", help="current CSV (two-file mode)")
+    p.add_argument("-o", "--output", help="JSON to write (default reports/drift.json; drift.json "
+                   "in two-file mode)")
+    p.add_argument("--model", help="two-file mode: a model file for prediction (and concept) drift")
+    p.add_argument("--figures", help="two-file mode: directory for the PNG charts (default: none)")
+    p.set_defaults(handler="pipeline.drift:cli")
+
+
+COMMANDS = [_add_validate, _add_expectations, _add_simulate, _add_schema, _add_prepare, _add_train,
+            _add_evaluate, _add_summary,
+            _add_predict, _add_monitor, _add_compare, _add_report, _add_promote, _add_versions,
+            _add_rollback_check, _add_commit_back, _add_drift]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -36,7 +36,7 @@ def section(params: dict[str, Any], *keys: str) -> Any:
     return copy.deepcopy(node)
 
 
-def replace_block(text: str, key: str, block: dict[str, Any]) -> str:
+def replace_block(text: str, key: str, block: Any) -> str:
     """Replace one top-level key of a YAML document, keeping every other line (and comment)."""
     dumped = yaml.safe_dump({key: block}, sort_keys=False, allow_unicode=True)
     lines = text.splitlines(keepends=True)

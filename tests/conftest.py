@@ -72,9 +72,15 @@ def cli(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedP
 
 
 def write_params(project: Path, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Merge overrides into params.yaml block by block, keeping its comments (as users' edits do)."""
+    from pipeline.params import replace_block
+
     path = project / "params.yaml"
-    merged = deep_merge(yaml.safe_load(path.read_text()), overrides)
-    path.write_text(yaml.safe_dump(merged, sort_keys=False, allow_unicode=True))
+    text = path.read_text()
+    merged = deep_merge(yaml.safe_load(text), overrides)
+    for key in overrides:
+        text = replace_block(text, key, merged[key])
+    path.write_text(text)
     return merged
 
 
