@@ -15,11 +15,11 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml uv.lock
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@if $(VENV)/bin/pip install -q "uv==$(UV_VERSION)" 2>/dev/null && \
-	    UV_PROJECT_ENVIRONMENT=$(VENV) $(VENV)/bin/uv sync --frozen --inexact --all-groups; then \
+	    UV_PROJECT_ENVIRONMENT=$(VENV) $(VENV)/bin/uv sync --frozen --inexact --all-groups --compile-bytecode; then \
 	  echo "installed the locked environment with uv"; \
 	else \
 	  echo "uv unavailable: installing requirements.lock with pip"; \
-	  $(VENV)/bin/pip install -q -r requirements.lock; \
+	  $(VENV)/bin/pip install -q -r requirements.lock && $(PY) -m compileall -q $(VENV)/lib >/dev/null; \
 	fi
 	@touch $@
 

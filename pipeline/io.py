@@ -121,7 +121,7 @@ def read_csv(path: str | Path, usecols: list[str] | None = None):
         raise PipelineError(f"{path}: cannot be read as CSV ({str(exc).splitlines()[0]})") from None
     except Exception as exc:  # pyarrow.lib.ArrowInvalid and friends carry the useful line
         raise PipelineError(f"{path}: cannot be read as CSV ({str(exc).splitlines()[0]})") from None
-    for column in frame.select_dtypes(include="object").columns:
+    for column in [c for c, dtype in frame.dtypes.items() if pd.api.types.is_object_dtype(dtype)]:
         values = frame[column].dropna()
         if len(values) and values.map(type).eq(bytes).any():  # pyarrow keeps undecodable text as bytes
             row = int(values.map(type).eq(bytes).idxmax()) + 2

@@ -468,6 +468,29 @@ def version_rows(params: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def lineage_rows(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Without version tags (a clone that did not fetch them): every commit of this branch that changed
+    the model pinned in dvc.lock, oldest first, so the history is visible before anything is registered."""
+    reg = settings(params)
+    critical = (params.get("schema") or {}).get("critical_class")
+    rows: list[dict[str, Any]] = []
+    log = git("log", "--reverse", "--format=%H %cI", "--", "dvc.lock", check=False)
+    for line in log.splitlines():
+        commit, date = line.split(" ", 1)
+        md5 = lock_md5(show(commit, "dvc.lock"), reg.artifact)
+        if md5 is None or (rows and rows[-1]["model_md5"] == md5):
+            continue
+        card = card_at(commit)
+        rows.append({"version": "unregistered", "event": "model change", "date": date,
+                     "model_sha256": ((card or {}).get("model") or {}).get("sha256"), "model_md5": md5,
+                     "metrics": _metrics(card, critical), "training_rows": _rows(card),
+                     "promoted_by": promoted_by(commit), "commit": commit, "tag": None, "note": "",
+                     "current": False})
+    if rows:
+        rows[-1]["current"] = True
+    return rows
+
+
 def cli(args: argparse.Namespace) -> int:
     promote(P.load(args.params), require_remote=args.require_remote, notes=args.notes)
     return 0
@@ -476,10 +499,15 @@ def cli(args: argparse.Namespace) -> int:
 def versions_cli(args: argparse.Namespace) -> int:
     params = P.load(args.params)
     rows = version_rows(params)
+    reg = settings(params)
+    if not rows:
+        rows = lineage_rows(params)
+        if rows and not args.json:
+            print(f"{reg.model}: no version tags in this clone (`git fetch --tags`, or merge to main to run "
+                  "`python -m pipeline promote`); model history from git:")
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    reg = settings(params)
     if not rows:
         print(f"{reg.model}: no versions registered yet (merge to main runs `python -m pipeline "
               "promote`, or run it yourself)")

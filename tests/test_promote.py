@@ -183,3 +183,20 @@ def test_commit_back_pushes_lock_and_tracked_outputs(repo, tmp_path):
     assert sorted(files) == ["dvc.lock", "models/.gitignore", "models/model_card.json",
                              "models/model_card.md"]
     assert PR.commit_back("feature", "origin", "again") is False  # nothing left to commit
+
+
+def test_versions_without_tags_shows_the_model_history_from_git(repo, tmp_path, capsys):
+    """A clone that did not fetch the version tags still sees which commits changed the model."""
+    new_model(repo, "one", "Merge pull request #1 from acme/batch-1", push=False)
+    (repo / "notes.txt").write_text("unrelated\n")
+    run("git add -A && git commit -qm 'docs only'", repo)
+    new_model(repo, "second", "Retrain on batch 2 (#2)", push=False)
+    rows = PR.lineage_rows(PARAMS)
+    assert [r["promoted_by"].split(" (")[0] for r in rows] == ["PR #1", "PR #2"]
+    assert [r["current"] for r in rows] == [False, True]
+    assert rows[1]["metrics"]["accuracy"] == pytest.approx(0.86)
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(PARAMS))
+    assert PR.versions_cli(argparse.Namespace(params=str(params), json=False)) == 0
+    out = capsys.readouterr().out
+    assert "no version tags in this clone" in out and out.count("unregistered") == 2

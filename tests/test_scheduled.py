@@ -72,9 +72,8 @@ def test_scheduled_run_opens_one_issue_and_one_retraining_pr(world):
     period = dt.datetime.now(dt.UTC).strftime("%Y-%m")
     branch = f"retrain/{period}"
 
-    # a manual dispatch with the default inputs runs exactly what the cron does (Event.schedule trips
-    # on the replay harness's input defaults for a list-valued `schedule:` trigger)
-    first = replay.run(WORKFLOW, Event.workflow_dispatch(origin, {}))
+    # the monthly cron (no inputs), then a manual dispatch: the second run must open no duplicates
+    first = replay.run(WORKFLOW, Event.schedule(origin, "0 2 1 * *"))
     assert first.ok, first.log()
     assert first.jobs["monitor"].outputs["decision"] == "retrain", first.log()
 

@@ -8,7 +8,8 @@ with `with:` and `secrets:`), then run every job's steps like a runner would:
 - a fresh runner directory per job; `actions/checkout` becomes a real clone of the bare `origin`
   (full history and tags), checked out at `with.ref`; `persist-credentials: false` leaves the clone
   unable to push (its push URL points nowhere), exactly the failure GitHub would give;
-- `run:` steps run with `bash --noprofile --norc -eo pipefail`, with GITHUB_* variables, the
+- `run:` steps run as GitHub runs them (`bash -e`, or `-eo pipefail` when `shell: bash` is set),
+  with GITHUB_* variables, the
   `env:` blocks of workflow, job and step (their `${{ }}` expressions substituted from a context),
   and the GITHUB_OUTPUT / GITHUB_ENV / GITHUB_PATH / GITHUB_STEP_SUMMARY files; a `${{ }}` inside
   `run:` is refused (the security rule this repository follows);
@@ -924,6 +925,8 @@ class Replayer:
     @staticmethod
     def _input_defaults(wf: dict[str, Any], event_name: str, given: dict[str, Any]) -> dict[str, Any]:
         spec = triggers(wf.get("on", wf.get(True))).get(event_name) or {}
+        if not isinstance(spec, dict):  # `schedule:` is a list of crons and declares no inputs
+            spec = {}
         out = {}
         for name, decl in (spec.get("inputs") or {}).items():
             decl = decl or {}
@@ -938,6 +941,7 @@ class Replayer:
     def _run_jobs(self, wf: dict[str, Any], ctx: dict[str, Any], wf_env: dict[str, Any], run_dir: Path,
                   results: dict[str, JobResult], prefix: str) -> dict[str, JobResult]:
         jobs = wf.get("jobs") or {}
+        wf_shell = ((wf.get("defaults") or {}).get("run") or {}).get("shell")
         done: dict[str, JobResult] = {}
         order = list(jobs)
         while len(done) < len(order):
@@ -950,8 +954,11 @@ class Replayer:
                 if not all(n in done for n in needs):
                     continue
                 progressed = True
-                done[job_id] = self._run_job(job_id, jobs[job_id], needs, done, ctx, wf_env, run_dir,
-                                             results, prefix)
+                job = jobs[job_id]
+                shell = ((job.get("defaults") or {}).get("run") or {}).get("shell") or wf_shell
+                if shell:  # `defaults.run.shell` applies to every step that does not name its own
+                    job = {**job, "steps": [{"shell": shell, **s} for s in job.get("steps") or []]}
+                done[job_id] = self._run_job(job_id, job, needs, done, ctx, wf_env, run_dir, results, prefix)
             if not progressed:
                 raise ReplayError(f"jobs with unmet or circular needs: {set(order) - set(done)}")
         return done
@@ -1074,9 +1081,11 @@ class Replayer:
             raise ReplayError(f"step {sname!r}: neither run nor uses")
         if "${{" in script:
             raise ReplayError(f"step {sname!r}: `${{{{ }}}}` inside run: is refused (pass it through env:)")
-        shell = step.get("shell", "bash")
-        if shell != "bash":
+        shell = step.get("shell")
+        if shell not in (None, "bash"):
             raise ReplayError(f"step {sname!r}: only the bash shell is replayed")
+        # As on GitHub: an implicit shell is `bash -e {0}`; only an explicit `bash` adds pipefail.
+        flags = ["-eo", "pipefail"] if shell == "bash" else ["-e"]
         index = len([p for p in temp.iterdir() if p.name.startswith("step-")])
         files = {name: temp / f"{name.lower()}-{index}" for name in ("GITHUB_OUTPUT", "GITHUB_ENV",
                                                                      "GITHUB_PATH")}
@@ -1100,7 +1109,7 @@ class Replayer:
         })
         full_env["PATH"] = os.pathsep.join([*reversed(extra_path), full_env["PATH"]])
         cwd = work / step["working-directory"] if step.get("working-directory") else work
-        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script_path)],
+        proc = subprocess.run(["bash", "--noprofile", "--norc", *flags, str(script_path)],
                               cwd=cwd, env=full_env, capture_output=True, text=True)
         outcome = "success" if proc.returncode == 0 else "failure"
         env.update(_read_kv_file(files["GITHUB_ENV"]))
