@@ -81,9 +81,12 @@ monitor: install
 	$(PY) -m pipeline monitor --rev "$${MONITOR_REV:-main}" --prometheus reports/monitoring/metrics.prom \
 	  $$( [ "$${FORCE_RETRAIN:-false}" = true ] && echo --force-retrain )
 
-## bench: the benchmarks (figures and ratios against a baseline run beside them)
+## bench: the benchmarks (figures and ratios against a baseline run beside them; several minutes)
 bench: install
 	$(PY) benchmarks/train.py
+	$(PY) benchmarks/validate.py
+	$(PY) benchmarks/drift.py
+	$(PY) benchmarks/compare.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

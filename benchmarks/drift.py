@@ -33,6 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from timing import best  # noqa: E402  (benchmarks/timing.py, beside this script)
 
 CACHE = ROOT / "benchmarks" / ".cache"
 EVIDENTLY_VENV = CACHE / "evidently-venv"
@@ -236,15 +237,6 @@ def memory_child(rows: int, cols: int) -> None:
 
 
 # --- main ------------------------------------------------------------------------------------------------
-
-
-def best(fn, repeat: int):
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 def main() -> int:

@@ -21,6 +21,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from timing import best  # noqa: E402  (benchmarks/timing.py, beside this script)
+
 from pipeline import expectations as E  # noqa: E402
 from pipeline import params as P  # noqa: E402
 from pipeline import validate as V  # noqa: E402
@@ -82,15 +84,6 @@ def pandas_checks(exps: list[dict[str, Any]], frame, period: str) -> dict[int, b
             raise SystemExit(f"benchmark: no pandas baseline for {kind}")
         out[pos] = bool(ok)
     return out
-
-
-def best(fn, repeat: int) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), result
 
 
 def main() -> int:

@@ -23,6 +23,7 @@ from workflow_replay import (
     ReplayError,
     evaluate,
     install_stand_ins,
+    publish,
     substitute,
     triggered,
 )
@@ -202,14 +203,9 @@ def open_pr(project: Path, gh: FakeGitHub, branch: str, number: int, message: st
 @pytest.mark.slow
 def test_gitops_story(tmp_path):
     project = story_project(tmp_path)
-    origin, remote = tmp_path / "origin.git", tmp_path / "dvc-remote"
+    remote = tmp_path / "dvc-remote"
     remote.mkdir()
-    run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], tmp_path)
-    run(["git", "remote", "add", "origin", str(origin)], project)
-    run(["git", "push", "-q", "-u", "origin", "main"], project)
-    gh = FakeGitHub(tmp_path / "github.json")
-    replay = Replayer(origin, tmp_path / "runner", gh, secrets={"DVC_REMOTE_URL": str(remote)},
-                      env=env(tmp_path))
+    origin, gh, replay = publish(project, tmp_path, remote, env(tmp_path))
     batches = project / "data" / "batches"
 
     # 1. a data engineer adds a batch through a pull request

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT, env, make_project, run, simulate_batches
-from workflow_replay import Event, FakeGitHub, Replayer
+from workflow_replay import Event, publish
 
 WORKFLOW = ".github/workflows/scheduled.yaml"
 # The story is the scheduled loop, not the promotion gate (tests/test_compare.py): one fast family,
@@ -46,7 +46,7 @@ def world(tmp_path: Path):
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["models"] = {"logistic": params["models"]["logistic"]}
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
-    origin, remote = tmp_path / "origin.git", tmp_path / "dvc-remote"
+    remote = tmp_path / "dvc-remote"
     remote.mkdir()
     run(["git", "init", "-q", "-b", "main"], project)
     run(["dvc", "init", "-q"], project)
@@ -57,13 +57,7 @@ def world(tmp_path: Path):
     run("git add -A && git commit -qm 'Model trained on 2024-01..03'", project)
     simulate_batches(project / "data" / "batches", ["2024-04", "2024-05", "2024-06"], 600, "policy_change")
     run("git add -A && git commit -qm 'Labelled batches 2024-04..06'", project)
-    run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], tmp_path)
-    run(["git", "remote", "add", "origin", str(origin)], project)
-    run(["git", "push", "-q", "-u", "origin", "main"], project)
-    gh = FakeGitHub(tmp_path / "github.json")
-    replay = Replayer(origin, tmp_path / "runner", gh, secrets={"DVC_REMOTE_URL": str(remote)},
-                      env=env(tmp_path))
-    return origin, gh, replay
+    return publish(project, tmp_path, remote, env(tmp_path))
 
 
 @pytest.mark.slow

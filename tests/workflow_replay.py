@@ -1158,3 +1158,16 @@ class Replayer:
 
 __all__ = ["Event", "FakeGitHub", "JobResult", "ReplayError", "Replayer", "RunResult", "StepResult",
            "evaluate", "link_venv", "substitute", "triggered"]
+
+
+def publish(project: Path, base: Path, dvc_remote: Path,
+            env: dict[str, str]) -> tuple[Path, FakeGitHub, Replayer]:
+    """The GitHub side of a story: a bare `origin` holding the project's main, a fake GitHub, and a
+    replayer whose secrets point at the local-folder DVC remote."""
+    origin = base / "origin.git"
+    _git(["init", "-q", "--bare", "-b", "main", str(origin)], base)
+    _git(["remote", "add", "origin", str(origin)], project)
+    _git(["push", "-q", "-u", "origin", "main"], project)
+    github = FakeGitHub(base / "github.json")
+    replay = Replayer(origin, base / "runner", github, secrets={"DVC_REMOTE_URL": str(dvc_remote)}, env=env)
+    return origin, github, replay
