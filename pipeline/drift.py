@@ -584,11 +584,11 @@ def _read(paths: list[Path], schema_columns: list[str] | None = None, numeric: l
     """Read batches; schema columns must be there, numeric ones must hold numbers (named if not)."""
     import pandas as pd
 
-    from pipeline.io import read_csv
+    from pipeline.io import read_table
 
     frames = []
     for path in paths:
-        frame = read_csv(path)
+        frame = read_table(path)
         for col in schema_columns or []:
             if col not in frame.columns:
                 raise PipelineError(f"{path}: column '{col}': required by the schema, not found")

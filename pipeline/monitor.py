@@ -113,15 +113,17 @@ def _read_verified(entry: dict[str, Any], commit: str):
 
     import pandas as pd
 
-    from pipeline.io import read_csv, sha256
+    from pipeline.io import read_table, sha256
     from pipeline.revision import read_bytes
 
     path = Path(entry["path"])
     if path.exists() and sha256(path) == entry.get("sha256"):
-        return read_csv(path)
+        return read_table(path)
     data = read_bytes(entry["path"], commit)
     if data is None:
         return None
+    if path.suffix.lower() == ".parquet":
+        return pd.read_parquet(_io.BytesIO(data))
     return pd.read_csv(_io.BytesIO(data), engine="pyarrow")
 
 
@@ -308,7 +310,7 @@ def run(params: dict[str, Any], rev: str = "main", batches: list[str] | None = N
         force_retrain: bool = False) -> dict[str, Any]:
     import pandas as pd
 
-    from pipeline.io import read_csv, write_json, write_text
+    from pipeline.io import read_table, write_json, write_text
     from pipeline.revision import production
     from pipeline.schema import from_params
 
@@ -347,7 +349,7 @@ def run(params: dict[str, Any], rev: str = "main", batches: list[str] | None = N
     paths = select_batches(params, card, batches)
     periods, correctness, frames_by_period = [], [], {}
     for path in paths:
-        frame = read_csv(path)
+        frame = read_table(path)
         _check_columns(path, frame, schema)
         row, correct = score_period(path, frame, prod.model, schema, cfg, calibrator, reference, drift_cfg)
         periods.append(row)

@@ -1,8 +1,8 @@
 """Stage `validate`: every batch against the data contract (expectations/*.json, GX Core 1.x).
 
 File-level problems (empty, undecodable, wrong delimiter, truncated, duplicated or missing columns,
-text in a numeric column) never reach GX: they are checked here first and give the same one-line
-error. The suite then runs in two passes, because GX's result format decides most of its cost:
+text in a numeric column; for Parquet: unreadable footer, duplicated names, no rows, a numeric column
+stored as text) never reach GX: they are checked here first and give the same one-line error. The suite then runs in two passes, because GX's result format decides most of its cost:
 BOOLEAN_ONLY for everything, then SUMMARY (a few unexpected values and row numbers) only for what
 failed and for the `mostly` expectations whose counts the report shows. A batch whose bytes and
 contract are unchanged reuses its stored result, so adding one batch validates one batch.
@@ -91,8 +91,9 @@ def _critical(check: str, rule: str, column: str | None = None, **kw: Any) -> Fi
 # --- file level -----------------------------------------------------------------------------------
 
 
-def inspect_file(path: Path) -> tuple[Any, list[Finding]]:
-    """Read a batch under the file contract (comma-separated UTF-8, header row, whole rows).
+def inspect_file(path: Path, schema: Schema | None = None) -> tuple[Any, list[Finding]]:
+    """Read a batch under the file contract (comma-separated UTF-8, header row, whole rows; or a
+    Parquet file whose schema holds the columns with the right types).
 
     Returns (frame, findings); frame is None when a critical file-level problem stops the batch.
     """
@@ -100,6 +101,8 @@ def inspect_file(path: Path) -> tuple[Any, list[Finding]]:
 
     if not path.exists():
         return None, [_critical("file_exists", "file not found")]
+    if path.suffix.lower() == ".parquet":
+        return _inspect_parquet(path, schema)
     data = path.read_bytes()
     if not data.strip():
         return None, [_critical("file_not_empty",
@@ -141,6 +144,47 @@ def inspect_file(path: Path) -> tuple[Any, list[Finding]]:
         findings.append(Finding("file_ends_with_newline", "warning", False, rule="the file does not end "
                                 "with a newline (truncated upload?)"))
     return frame, findings
+
+
+def _inspect_parquet(path: Path, schema: Schema | None) -> tuple[Any, list[Finding]]:
+    """Parquet's file contract: a readable footer (magic bytes, schema), unique column names, rows,
+    and numeric schema columns stored as numbers (Parquet keeps types, so text there is a writer bug,
+    where a CSV's would be a parse question). Encodings and delimiters do not apply."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline.io import read_parquet
+
+    if path.stat().st_size == 0:
+        return None, [_critical("file_not_empty", "file is empty (the contract is a Parquet file with "
+                                "a schema)")]
+    try:
+        handle = pq.ParquetFile(path)
+        meta, rows = handle.schema_arrow, handle.metadata.num_rows
+    except Exception as exc:  # ArrowInvalid: no magic bytes, truncated footer
+        return None, [_critical("file_parquet", f"not a readable Parquet file ({str(exc).splitlines()[0]}; "
+                                "re-export it, or give CSV files a .csv name)")]
+    seen: dict[str, int] = {}
+    for name in meta.names:
+        seen[name] = seen.get(name, 0) + 1
+    dupes = [name for name, n in seen.items() if n > 1]
+    if dupes:
+        return None, [_critical("columns_unique", f"duplicated column name ({seen[dupes[0]]} times in "
+                                "the Parquet schema)", column=dupes[0])]
+    if rows == 0:
+        return None, [_critical("table_has_rows", "no data rows (the Parquet file has a schema only)")]
+    for col in (schema.numeric if schema is not None else []):
+        if col in seen:
+            kind = meta.field(col).type
+            if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+                    or pa.types.is_null(kind)):
+                return None, [_critical("column_type", f"stored as {kind} in the Parquet schema, the "
+                                        "contract says numeric (write numbers as numbers)", column=col)]
+    try:
+        frame = read_parquet(path)
+    except PipelineError as exc:  # a corrupt page or a truncated row group
+        return None, [_critical("file_parses", str(exc).split(": ", 1)[-1])]
+    return frame, []
 
 
 def _ragged_row(text: str, width: int) -> tuple[int, int] | None:
@@ -439,7 +483,7 @@ def validate_batches(params: dict[str, Any], report_path: Path = REPORT) -> dict
             batches[name] = old
             reused += 1
             continue
-        frame, findings = inspect_file(path)
+        frame, findings = inspect_file(path, schema)
         rows = None
         if frame is not None:
             rows = len(frame)
