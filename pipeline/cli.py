@@ -33,7 +33,7 @@ def _add_simulate(sub) -> None:
     p.add_argument("--scenario", default="stable",
                    help="stable | salary_inflation | policy_change | new_segment (default stable)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("-o", "--output", required=True, help="batch file to write: .csv, or .parquet (types kept)")
+    p.add_argument("-o", "--output", required=True, help="batch file to write: .csv or .parquet")
     p.set_defaults(handler="pipeline.simulate:cli")
 
 

@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "concept": {"correlation_change": 0.1, "performance_drop": 0.02, "bootstrap": 1000,
                 "confidence": 0.95, "metric": None},
     "seed": 0,
+    "in_memory_rows": 5_000_000,
 }
 
 
@@ -66,23 +67,32 @@ def data_drift(reference, current, numeric: list[str], categorical: list[str],
     cfg = settings(cfg)
     features: dict[str, dict[str, Any]] = {}
     for col in numeric:
-        features[col] = _numeric_column(reference[col], current[col], col, int(cfg["psi_bins"]))
+        features[col] = _numeric_column(reference, current, col, int(cfg["psi_bins"]))
     for col in categorical:
-        ref, cur = stats.category_counts(reference[col]), stats.category_counts(current[col])
+        ref, cur = _counts(reference[col]), _counts(current[col])
         features[col] = {"type": "categorical", **stats.categorical(ref, cur)}
         features[col]["pvalue"] = features[col]["chi2"]["pvalue"]
     return verdict(features, cfg)
 
 
-def _numeric_column(ref_values, cur_values, col: str, bins: int) -> dict[str, Any]:
+def _counts(values) -> dict[str, int]:
+    """Counts per category: counted here, or already counted while streaming (pipeline.columns)."""
+    from pipeline import stats
+    from pipeline.columns import CategoryCounts
+
+    return dict(values.counts) if isinstance(values, CategoryCounts) else stats.category_counts(values)
+
+
+def _numeric_column(reference, current, col: str, bins: int) -> dict[str, Any]:
+    """One column of each side at a time (a streamed column is read here, sorted, then dropped)."""
     from pipeline import stats
 
     try:
-        xs, ref_missing = stats.sorted_values(ref_values)
-        ys, cur_missing = stats.sorted_values(cur_values)
+        xs, ref_missing = stats.sorted_values(reference[col])
+        ys, cur_missing = stats.sorted_values(current[col])
     except (TypeError, ValueError):
         raise PipelineError(f"column '{col}': expected numbers (a numeric feature), found text "
-                            f"such as {_text_sample(ref_values, cur_values)}") from None
+                            f"such as {_text_sample(reference[col], current[col])}") from None
     out: dict[str, Any] = {"type": "numeric",
                            "missing": {"reference": _share(ref_missing, xs.size),
                                        "current": _share(cur_missing, ys.size)}}
@@ -580,12 +590,26 @@ def _safe(name: str) -> str:
 # --- stage and file modes ---------------------------------------------------------------------------------
 
 
-def _read(paths: list[Path], schema_columns: list[str] | None = None, numeric: list[str] | None = None):
-    """Read batches; schema columns must be there, numeric ones must hold numbers (named if not)."""
+def _read(paths: list[Path], schema_columns: list[str] | None = None, numeric: list[str] | None = None,
+          limit_rows: int | None = None):
+    """Read batches; schema columns must be there, numeric ones must hold numbers (named if not).
+
+    Parquet batches with more than `limit_rows` rows together are not read: their columns are
+    streamed one at a time while the statistics need them (pipeline.columns)."""
     import pandas as pd
 
+    from pipeline import columns
     from pipeline.io import read_table
 
+    if limit_rows is not None and columns.streamable(paths, limit_rows):
+        source = columns.ParquetColumns(paths)
+        for col in schema_columns or []:
+            if col not in source:
+                raise PipelineError(f"{paths[0]}: column '{col}': required by the schema, not found")
+        error = columns.numeric_types_error(source, numeric or [])
+        if error:
+            raise PipelineError(error)
+        return source
     frames = []
     for path in paths:
         frame = read_table(path)
@@ -601,6 +625,13 @@ def _check_numeric(path, frame, numeric: list[str]) -> None:
     """Text in a numeric column: one line naming the file, the column and the rule."""
     import pandas as pd
 
+    from pipeline.columns import ParquetColumns, numeric_types_error
+
+    if isinstance(frame, ParquetColumns):  # types from the Parquet schema, no column read
+        error = numeric_types_error(frame, numeric)
+        if error:
+            raise PipelineError(error)
+        return
     for col in numeric:
         if col in frame.columns and not (pd.api.types.is_numeric_dtype(frame[col])
                                          or frame[col].isna().all()):
@@ -620,7 +651,13 @@ def _model_parts(params: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
 def analyse(reference, current, schema: Schema | None, numeric: list[str], categorical: list[str],
             cfg: dict[str, Any], model=None, reference_performance=None, model_reason: str = "") -> dict:
     """Data drift, then prediction and concept drift when a model (and labels) are at hand."""
+    from pipeline.columns import ParquetColumns
+
     result = data_drift(reference, current, numeric, categorical, cfg)
+    streamed = isinstance(reference, ParquetColumns) or isinstance(current, ParquetColumns)
+    if streamed:
+        model, model_reason = None, (f"more rows than drift.in_memory_rows ({cfg['in_memory_rows']}): "
+                                     "the columns were streamed, the model needs whole rows")
     if model is not None and schema is not None:
         result["prediction_drift"] = prediction_drift(model, reference, current, schema, cfg)
         result["concept_drift"] = concept_drift(model, reference, current, schema, cfg,
@@ -652,9 +689,9 @@ def run_stage(params: dict[str, Any], output: Path = REPORT) -> dict[str, Any]:
         write_figures(result, None, None, FIGURES, PLOT_DATA)
         write_json(output, _round(result))
         return result
-    needed = [*schema.features]
-    reference = _read(ref_files, needed, list(schema.numeric))
-    current = _read([current_file], needed, list(schema.numeric))
+    needed, limit = [*schema.features], int(cfg["in_memory_rows"])
+    reference = _read(ref_files, needed, list(schema.numeric), limit)
+    current = _read([current_file], needed, list(schema.numeric), limit)
     card_metrics = None
     if prod is not None:
         card_metrics = ((prod.card.get("metrics") or {}).get("test")) or None
@@ -674,9 +711,17 @@ def infer_columns(reference, current, exclude: set[str]) -> tuple[list[str], lis
     """Numeric when both sides parse as numbers; categorical otherwise; identifier-like text skipped."""
     import pandas as pd
 
+    from pipeline.columns import ParquetColumns
+
     numeric, categorical, skipped = [], [], []
     for col in reference.columns:
         if col not in current.columns or col in exclude:
+            continue
+        if isinstance(reference, ParquetColumns) or isinstance(current, ParquetColumns):
+            # streamed: the Parquet types decide (no distinct count, so no identifier skipping)
+            both = all(s.is_numeric(col) if isinstance(s, ParquetColumns) else
+                       pd.api.types.is_numeric_dtype(s[col]) for s in (reference, current))
+            (numeric if both else categorical).append(col)
             continue
         a, b = reference[col], current[col]
         if all(pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) for s in (a, b)):
@@ -695,11 +740,12 @@ def run_files(params_path: str, reference_path: str, current_path: str, output: 
     from pipeline.io import load_model, write_json
     from pipeline.schema import from_params
 
-    reference = _read([Path(reference_path)])
-    current = _read([Path(current_path)])
-    schema, params = None, {}
-    if Path(params_path).exists():
-        params = P.load(params_path)
+    params = P.load(params_path) if Path(params_path).exists() else {}
+    limit = int(settings(params.get("drift"))["in_memory_rows"])
+    reference = _read([Path(reference_path)], limit_rows=limit)
+    current = _read([Path(current_path)], limit_rows=limit)
+    schema = None
+    if params:
         try:
             candidate = from_params(params)
             if all(c in reference.columns and c in current.columns for c in candidate.features):

@@ -2,7 +2,8 @@
 
 File-level problems (empty, undecodable, wrong delimiter, truncated, duplicated or missing columns,
 text in a numeric column; for Parquet: unreadable footer, duplicated names, no rows, a numeric column
-stored as text) never reach GX: they are checked here first and give the same one-line error. The suite then runs in two passes, because GX's result format decides most of its cost:
+stored as text) never reach GX: they are checked here first and give the same one-line error.
+The suite then runs in two passes, because GX's result format decides most of its cost:
 BOOLEAN_ONLY for everything, then SUMMARY (a few unexpected values and row numbers) only for what
 failed and for the `mostly` expectations whose counts the report shows. A batch whose bytes and
 contract are unchanged reuses its stored result, so adding one batch validates one batch.

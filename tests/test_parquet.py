@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from tests.conftest import cli, make_project, run, simulate_batches, write_params
+from tests.conftest import cli, make_project, run, simulate_batches
 
 
 @pytest.mark.slow
@@ -50,13 +50,17 @@ def test_example_pipeline_end_to_end_from_parquet_batches(tmp_path):
     scored = pd.read_parquet(tmp_path / "scored.parquet")
     assert scored["id_solicitud"].tolist() == frame["id_solicitud"].tolist()
 
-    # a new Parquet batch in a PR: validated and drifted like a CSV one
-    simulate_batches(project / "data" / "batches", ["2024-04"], 1200, "salary_inflation",
+    # merged; then an inflated Parquet batch arrives: drift against the production model's window
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "first model"], project)
+    simulate_batches(project / "data" / "batches", ["2025-06"], 1200, "salary_inflation", seed=9,
                      suffix=".parquet")
-    run(["dvc", "repro", "validate", "drift"], project)
+    cli(["drift"], project)
     drift = json.loads((project / "reports" / "drift.json").read_text())
-    assert drift["current"]["name"] == "2024-04.parquet"
+    assert drift["current"]["name"] == "2025-06.parquet" and not drift["reference"]["fallback"]
+    assert drift["reference"]["files"] == [f"data/batches/{p.name}" for p in batches]
     assert "salario_mensual" in drift["drifted_features"]
+    assert drift["prediction_drift"]["class_mix"] and drift["concept_drift"]["available"]
 
 
 def test_schema_and_expectations_init_from_parquet(tmp_path):
