@@ -11,8 +11,6 @@ import pytest
 
 from tests.conftest import cli, make_project, run, write_params
 
-pytestmark = pytest.mark.slow
-
 DASK = {"train": {"engine": "dask", "dask": {"n_workers": 2, "threads_per_worker": 1}}}
 
 
@@ -30,6 +28,7 @@ def _children() -> list[str]:
     return out
 
 
+@pytest.mark.slow
 def test_example_pipeline_on_a_two_worker_cluster_matches_local_training(tmp_path):
     project = make_project(tmp_path, rows=3000)
     run(["dvc", "repro"], project)
@@ -68,6 +67,7 @@ def _metric(metrics: dict, name: str) -> float:
     return metrics["per_class"][cls][stat] if "per_class" in metrics else metrics[f"{stat}_{cls}"]
 
 
+@pytest.mark.slow
 def test_cluster_shuts_down_after_success_and_failure(tmp_path, monkeypatch):
     from pipeline import params as P
     from pipeline import train
@@ -100,3 +100,30 @@ def test_cluster_shuts_down_after_success_and_failure(tmp_path, monkeypatch):
                                             r"the Dask scheduler"):
         train.run(params, "lightgbm", log=lines.append)
     assert _children() == []
+
+
+def _github_expression(text: str, variables: dict[str, str]):
+    """The two expression forms the reproduce job uses, as GitHub evaluates them: an unset
+    `vars.NAME` is the empty string, `a || b` is the first truthy operand ('' is falsy), and
+    `fromJSON('90')` parses JSON (docs.github.com/en/actions/learn-github-actions/variables,
+    .../expressions#operators and #fromjson)."""
+    import re
+
+    m = re.fullmatch(r"\$\{\{ (fromJSON\()?vars\.(\w+) \|\| '([^']*)'(\))? \}\}", text)
+    assert m, text
+    value = variables.get(m.group(2), "") or m.group(3)
+    return json.loads(value) if m.group(1) else value
+
+
+@pytest.mark.parametrize("variables, runner, minutes", [
+    ({}, "ubuntu-latest", 90),
+    ({"TRAIN_RUNNER": "credit-risk-train", "TRAIN_TIMEOUT_MINUTES": "300"}, "credit-risk-train", 300),
+])
+def test_reproduce_job_runner_and_timeout_come_from_repository_variables(variables, runner, minutes):
+    import yaml
+
+    from tests.conftest import ROOT
+
+    job = yaml.safe_load((ROOT / ".github" / "workflows" / "reproduce.yaml").read_text())["jobs"]["reproduce"]
+    assert _github_expression(job["runs-on"], variables) == runner
+    assert _github_expression(job["timeout-minutes"], variables) == minutes

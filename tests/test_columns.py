@@ -96,3 +96,41 @@ def test_streamed_drift_command_and_its_one_line_errors(tmp_path):
     proc = cli(["drift", "--reference", str(batches[0]), "--current", str(batches[2]), "-o", str(out)],
                project, check=False)
     assert "2024-03.parquet: cannot be read as Parquet" in proc.stderr
+
+
+def test_monitoring_streams_a_large_parquet_training_window(tmp_path, monkeypatch):
+    """Over drift.in_memory_rows the unchanged Parquet training window is streamed by column: the
+    monitoring drift verdict is the in-memory one; prediction drift is reported as not measured."""
+    from pathlib import Path
+
+    from pipeline import monitor
+    from pipeline.columns import ParquetColumns
+    from pipeline.io import sha256
+    from pipeline.params import load
+    from pipeline.schema import from_params
+    from pipeline.train import _pipeline, build_estimator, build_preprocessor
+
+    project = make_project(tmp_path, git=False, rows=600, suffix=".parquet")
+    monkeypatch.chdir(project)
+    params = load("params.yaml")
+    schema = from_params(params)
+    files = sorted(Path("data/batches").glob("*.parquet"))
+    entries = [{"path": p.as_posix(), "sha256": sha256(p)} for p in files[:2]]
+    assert monitor._streamed_reference(entries, {"in_memory_rows": 10_000}) is None
+    streamed = monitor._streamed_reference(entries, {"in_memory_rows": 10})
+    assert isinstance(streamed, ParquetColumns) and len(streamed) == 1200
+
+    frame = pd.concat([pd.read_parquet(p) for p in files[:2]], ignore_index=True)
+    pre = build_preprocessor(schema, scale=True).fit(frame[schema.features])
+    est = build_estimator("logistic", {}, len(schema.classes), 0, 1, 0)
+    est.fit(pre.transform(frame[schema.features]), schema.class_index(frame[schema.target]))
+    model = _pipeline(pre, est)
+    current = pd.read_parquet(files[2])
+    a, _ = monitor.score_period(files[2], current, model, schema, params["monitor"], None, streamed, {})
+    b, _ = monitor.score_period(files[2], current, model, schema, params["monitor"], None, frame, {})
+    assert a["data_drift"] == b["data_drift"] and a["accuracy"] == b["accuracy"]
+    assert a["prediction_drift"] is None and "streamed" in a["prediction_drift_detail"]["reason"]
+    assert b["prediction_drift"] is not None
+
+    entries[0]["sha256"] = "0" * 64  # changed since training: the verified in-memory path instead
+    assert monitor._streamed_reference(entries, {"in_memory_rows": 10}) is None
