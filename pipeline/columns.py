@@ -94,10 +94,9 @@ class CategoryCounts:
 def _check_readable(path: Path) -> None:
     import pyarrow.parquet as pq
 
-    if not path.exists():
-        raise PipelineError(f"{path}: file not found")
-    if path.stat().st_size == 0:
-        raise PipelineError(f"{path}: file is empty (the contract is a Parquet file with a schema)")
+    from pipeline.io import PARQUET_CONTRACT, require_file
+
+    require_file(path, PARQUET_CONTRACT)
     try:
         pq.ParquetFile(path)
     except Exception as exc:

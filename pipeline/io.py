@@ -16,6 +16,7 @@ from typing import Any
 from pipeline.errors import PipelineError
 
 BATCH_SUFFIXES = (".csv", ".parquet")  # batch formats, read by extension (read_table)
+PARQUET_CONTRACT = "a Parquet file with a schema"
 
 # Every type a saved model may hold beyond what skops trusts by default. Loading refuses anything
 # else, so a model file from a pull request cannot run code on the machine that loads it.
@@ -110,11 +111,7 @@ def read_csv(path: str | Path, usecols: list[str] | None = None):
     """Read a comma-separated UTF-8 CSV exactly (pyarrow parses floats without the C engine's ulp errors)."""
     import pandas as pd
 
-    path = Path(path)
-    if not path.exists():
-        raise PipelineError(f"{path}: file not found")
-    if path.stat().st_size == 0:
-        raise PipelineError(f"{path}: file is empty (the contract is a CSV with a header row)")
+    path = require_file(path, "a CSV with a header row")
     try:
         frame = pd.read_csv(path, engine="pyarrow", usecols=usecols)
     except UnicodeDecodeError as exc:
@@ -136,15 +133,21 @@ def read_parquet(path: str | Path, usecols: list[str] | None = None):
     """Read a Parquet batch; a missing, empty or unreadable file is one line naming it."""
     import pandas as pd
 
-    path = Path(path)
-    if not path.exists():
-        raise PipelineError(f"{path}: file not found")
-    if path.stat().st_size == 0:
-        raise PipelineError(f"{path}: file is empty (the contract is a Parquet file with a schema)")
+    path = require_file(path, PARQUET_CONTRACT)
     try:
         return pd.read_parquet(path, columns=usecols)
     except Exception as exc:  # ArrowInvalid: bad magic bytes, truncated footer or pages
         raise PipelineError(f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0]})") from None
+
+
+def require_file(path: str | Path, contract: str) -> Path:
+    """A batch file that exists and is not empty, or one line saying which and what was expected."""
+    path = Path(path)
+    if not path.exists():
+        raise PipelineError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise PipelineError(f"{path}: file is empty (the contract is {contract})")
+    return path
 
 
 def read_table(path: str | Path, usecols: list[str] | None = None):

@@ -154,11 +154,10 @@ def _inspect_parquet(path: Path, schema: Schema | None) -> tuple[Any, list[Findi
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pipeline.io import read_parquet
+    from pipeline.io import PARQUET_CONTRACT, read_parquet
 
     if path.stat().st_size == 0:
-        return None, [_critical("file_not_empty", "file is empty (the contract is a Parquet file with "
-                                "a schema)")]
+        return None, [_critical("file_not_empty", f"file is empty (the contract is {PARQUET_CONTRACT})")]
     try:
         handle = pq.ParquetFile(path)
         meta, rows = handle.schema_arrow, handle.metadata.num_rows
