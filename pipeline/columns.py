@@ -1,4 +1,5 @@
-"""Parquet datasets larger than memory, one column at a time: the input layer of drift and monitoring.
+"""Parquet datasets larger than memory, one column at a time: the input layer of validation, drift
+and monitoring.
 
 Every drift statistic is per column, so the statistics never need more than one column of both sides:
 `ParquetColumns(files)[name]` reads that column from every file with pyarrow's dataset scanner
@@ -56,6 +57,17 @@ class ParquetColumns:
         if self.is_numeric(name):
             return self.numbers(name)
         return CategoryCounts(self.batches(name))
+
+    def frame(self, names: list[str]):
+        """These columns as one pandas frame, with the in-memory reader's dtypes, in file order.
+        No names: every column name and the row count at one byte a cell (table-level checks)."""
+        import numpy as np
+        import pandas as pd
+
+        if not names:
+            return pd.DataFrame({c: np.zeros(self._rows, dtype=bool) for c in self.columns})
+        parts = [pd.read_parquet(p, columns=names) for p in self.paths]
+        return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
     def batches(self, name: str):
         """The column's record batches, row group by row group."""

@@ -92,18 +92,21 @@ def _critical(check: str, rule: str, column: str | None = None, **kw: Any) -> Fi
 # --- file level -----------------------------------------------------------------------------------
 
 
-def inspect_file(path: Path, schema: Schema | None = None) -> tuple[Any, list[Finding]]:
+def inspect_file(path: Path, schema: Schema | None = None,
+                 limit_rows: int | None = None) -> tuple[Any, list[Finding]]:
     """Read a batch under the file contract (comma-separated UTF-8, header row, whole rows; or a
     Parquet file whose schema holds the columns with the right types).
 
     Returns (frame, findings); frame is None when a critical file-level problem stops the batch.
+    A Parquet batch of more than `limit_rows` rows comes back unread, as pipeline.columns'
+    ParquetColumns: the suite then reads it one column at a time (GXRunner.run).
     """
     from pipeline.io import read_csv
 
     if not path.exists():
         return None, [_critical("file_exists", "file not found")]
     if path.suffix.lower() == ".parquet":
-        return _inspect_parquet(path, schema)
+        return _inspect_parquet(path, schema, limit_rows)
     data = path.read_bytes()
     if not data.strip():
         return None, [_critical("file_not_empty",
@@ -147,7 +150,7 @@ def inspect_file(path: Path, schema: Schema | None = None) -> tuple[Any, list[Fi
     return frame, findings
 
 
-def _inspect_parquet(path: Path, schema: Schema | None) -> tuple[Any, list[Finding]]:
+def _inspect_parquet(path: Path, schema: Schema | None, limit_rows: int | None) -> tuple[Any, list[Finding]]:
     """Parquet's file contract: a readable footer (magic bytes, schema), unique column names, rows,
     and numeric schema columns stored as numbers (Parquet keeps types, so text there is a writer bug,
     where a CSV's would be a parse question). Encodings and delimiters do not apply."""
@@ -180,6 +183,10 @@ def _inspect_parquet(path: Path, schema: Schema | None) -> tuple[Any, list[Findi
                     or pa.types.is_null(kind)):
                 return None, [_critical("column_type", f"stored as {kind} in the Parquet schema, the "
                                         "contract says numeric (write numbers as numbers)", column=col)]
+    if limit_rows is not None and rows > limit_rows:
+        from pipeline.columns import ParquetColumns
+
+        return ParquetColumns([path]), []
     try:
         frame = read_parquet(path)
     except PipelineError as exc:  # a corrupt page or a truncated row group
@@ -237,6 +244,8 @@ class GXRunner:
         of the WHOLE frame that are non-null in the column, once per expectation, which on wide
         frames costs more than the checks themselves.
         """
+        from pipeline.columns import ParquetColumns
+
         groups: dict[str | None, list[dict[str, Any]]] = {}
         for exp in exps:
             groups.setdefault(exp["kwargs"].get("column"), []).append(exp)
@@ -244,7 +253,10 @@ class GXRunner:
         for col, group in groups.items():
             self._runs += 1
             suite = E.to_gx({"expectations": group}, name=f"run-{self._runs}")
-            data = frame if col is None else frame[[col]]
+            if isinstance(frame, ParquetColumns):  # larger than memory: only this column is read
+                data = frame.frame([] if col is None else [col])
+            else:
+                data = frame if col is None else frame[[col]]
             batch = self.batch_definition.get_batch(batch_parameters={"dataframe": data})
             result = batch.validate(suite, result_format=result_format, expectation_parameters=parameters)
             out.update({int(r.expectation_config.meta["_pos"]): r for r in result.results})
@@ -297,8 +309,11 @@ def evaluate(schema: Schema, suite: dict[str, Any], path: Path, frame, labelled:
         return [_critical("column_exists", f"{what} missing{more}", column=missing[0])]
     if len(frame) == 0:
         return [_critical("table_has_rows", "no data rows")]
-    work = frame.reset_index(drop=True).copy(deep=False)
-    for col in schema.numeric:
+    from pipeline.columns import ParquetColumns
+
+    # streamed Parquet: numeric types were checked on its schema (_inspect_parquet)
+    work = frame if isinstance(frame, ParquetColumns) else frame.reset_index(drop=True).copy(deep=False)
+    for col in schema.numeric if not isinstance(frame, ParquetColumns) else []:
         if col not in work.columns:
             continue
         values = work[col]
@@ -483,7 +498,7 @@ def validate_batches(params: dict[str, Any], report_path: Path = REPORT) -> dict
             batches[name] = old
             reused += 1
             continue
-        frame, findings = inspect_file(path, schema)
+        frame, findings = inspect_file(path, schema, (params.get("validate") or {}).get("in_memory_rows"))
         rows = None
         if frame is not None:
             rows = len(frame)

@@ -134,3 +134,31 @@ def test_monitoring_streams_a_large_parquet_training_window(tmp_path, monkeypatc
 
     entries[0]["sha256"] = "0" * 64  # changed since training: the verified in-memory path instead
     assert monitor._streamed_reference(entries, {"in_memory_rows": 10}) is None
+
+
+def test_validation_of_a_streamed_parquet_batch_equals_in_memory(tmp_path, monkeypatch):
+    """Above validate.in_memory_rows a Parquet batch is checked one column at a time: the same
+    findings, the same one-line error."""
+    from pipeline.validate import validate_batches
+
+    project = make_project(tmp_path, git=False, rows=500, suffix=".parquet",
+                           overrides={"data": {"pattern": "*.parquet"}})
+    path = project / "data" / "batches" / "2024-03.parquet"
+    frame = pd.read_parquet(path)
+    frame.loc[[3, 7], "ciudad"] = "Gotham"
+    frame.loc[5, "edad"] = -4
+    frame.to_parquet(path, index=False)
+    from pipeline.params import load
+
+    params = load(project / "params.yaml")
+    reports = {}
+    monkeypatch.chdir(project)
+    for limit in (None, 0):
+        params["validate"]["in_memory_rows"] = limit
+        reports[limit] = validate_batches(params, tmp_path / f"v{limit}.json")
+    streamed, in_memory = reports[0]["batches"], reports[None]["batches"]
+    assert streamed == in_memory
+    bad = streamed["data/batches/2024-03.parquet"]
+    assert not bad["success"] and any("column 'ciudad': unseen category values" in e and "rows 5, 9" in e
+                                      for e in bad["errors"])
+    assert any("column 'edad': out of range" in e for e in bad["errors"])
