@@ -4,7 +4,9 @@
 
 For each size N: a Parquet dataset of N rows × 20 columns (16 numeric: continuous, skewed, integer
 with ties, 2 % nulls; 4 categorical), reference and current half each (the merge's worst case at a
-given N), written once under benchmarks/.cache/ row group by row group (1M rows each). Then, each in
+given N), written once under benchmarks/.cache/ row group by row group (1M rows each; past the fourth,
+a group reuses one of the first four with its continuous values shifted by 1e-6·g, so values stay
+distinct: drawing 50M rows of random numbers takes too long on a shared machine). Then, each in
 a fresh child process whose peak RSS (getrusage max RSS) is the figure:
 
 - streamed: `pipeline.drift.data_drift` over `pipeline.columns.ParquetColumns` (one column of both
@@ -33,6 +35,7 @@ CACHE = ROOT / "benchmarks" / ".cache" / "memory"
 NUMERIC = [f"num_{i:02d}" for i in range(16)]
 CATEGORICAL = [f"cat_{i}" for i in range(4)]
 GROUP = 1_000_000
+POOL = 4  # row groups drawn per side; later ones reuse them shifted (drawing 50M rows takes too long here)
 TARGET_GIB = 2.0
 
 
@@ -40,6 +43,7 @@ def dataset(rows: int) -> tuple[Path, Path]:
     """reference.parquet and current.parquet of rows/2 each (cached by size)."""
     import numpy as np
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     out = CACHE / str(rows)
@@ -50,32 +54,47 @@ def dataset(rows: int) -> tuple[Path, Path]:
     for path, seed, shift in ((ref, 1, 0.0), (cur, 2, 0.05)):
         tmp = path.with_suffix(".tmp")
         rng = np.random.default_rng(seed)
-        writer = None
-        left = rows // 2
+        writer, pool = None, []
+        left, g = rows // 2, 0
         while left:
             n = min(GROUP, left)
-            cols = {}
-            for i, name in enumerate(NUMERIC):
-                kind = i % 4
-                if kind == 0:
-                    v = rng.normal(shift * (i % 3), 1, n)
-                elif kind == 1:
-                    v = rng.lognormal(0, 0.7 + shift, n)
-                elif kind == 2:
-                    v = rng.integers(0, 60, n).astype(np.float64)  # ties
-                else:
-                    v = rng.normal(0, 1, n)
-                    v[rng.random(n) < 0.02] = np.nan
-                cols[name] = v
-            for i, name in enumerate(CATEGORICAL):
-                cols[name] = rng.choice([f"v{j}" for j in range(5 + 5 * i)], n)
-            table = pa.table(cols)
+            if len(pool) < POOL:
+                pool.append(_group(rng, n, shift))
+            table = pool[g % POOL]
+            if g >= POOL:  # reuse a drawn group, continuous values shifted so that none repeats
+                table = pa.table({c: (pc.add(table[c], g * 1e-6) if i % 4 != 2 else table[c])
+                                  if c in NUMERIC else table[c]
+                                  for i, c in enumerate(table.column_names)})
+            table = table.slice(0, n)
             writer = writer or pq.ParquetWriter(tmp, table.schema)
             writer.write_table(table, row_group_size=GROUP)
-            left -= n
+            left, g = left - n, g + 1
         writer.close()
         tmp.rename(path)
     return ref, cur
+
+
+def _group(rng, n: int, shift: float):
+    """One row group: continuous, skewed, tied integer and 2 %-null numeric columns, categories."""
+    import numpy as np
+    import pyarrow as pa
+
+    cols = {}
+    for i, name in enumerate(NUMERIC):
+        kind = i % 4
+        if kind == 0:
+            v = rng.normal(shift * (i % 3), 1, n)
+        elif kind == 1:
+            v = rng.lognormal(0, 0.7 + shift, n)
+        elif kind == 2:
+            v = rng.integers(0, 60, n).astype(np.float64)  # ties
+        else:
+            v = rng.normal(0, 1, n)
+            v[rng.random(n) < 0.02] = np.nan
+        cols[name] = v
+    for i, name in enumerate(CATEGORICAL):
+        cols[name] = rng.choice([f"v{j}" for j in range(5 + 5 * i)], n)
+    return pa.table(cols)
 
 
 def child(mode: str, rows: int) -> dict:
