@@ -40,15 +40,15 @@ def register(project: Path, version: str, commit: str, rollback_from: str | None
 
     from pipeline.promote import promoted_by
 
-    by = promoted_by(commit)
-    fields = f"commit: {commit}\npromoted-by: {by}"
     with _chdir(project):
+        fields = f"commit: {commit}\npromoted-by: {promoted_by(commit)}"
         if rollback_from:
             gto.api.assign(".", MODEL, "prod", version=version, force=True, simple=False,
                            message=f"{MODEL}: rollback to {version} (from {rollback_from})\n{fields}\n"
                                    f"version: {version}\nrollback-from: {rollback_from}")
             return
-        gto.api.register(".", MODEL, commit, version=version, message=f"{MODEL} {version}: new model\n{fields}")
+        gto.api.register(".", MODEL, commit, version=version,
+                         message=f"{MODEL} {version}: new model\n{fields}")
         gto.api.assign(".", MODEL, "prod", version=version, simple=False,
                        message=f"{MODEL}: assign prod to {version}\n{fields}\nversion: {version}")
 
@@ -153,9 +153,9 @@ def crawl(browser, root: str, shots: Path) -> dict[str, dict]:
             continue
         requests, errors = [], []
         page = context.new_page()
-        page.on("request", lambda r: requests.append(r.url))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r, acc=requests: acc.append(r.url))
+        page.on("console", lambda m, acc=errors: acc.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e, acc=errors: acc.append(str(e)))
         response = page.goto(url, wait_until="load")
         links = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
         ids = set(page.eval_on_selector_all("[id]", "els => els.map(e => e.id)"))
@@ -225,7 +225,8 @@ def test_registry_shows_versions_how_and_the_rollback(pages, server):
     assert "v0.1.0" in text and "v0.2.0" in text
     assert "scheduled retraining" in text and "pull request" in text  # how v0.2.0 and v0.1.0 got there
     assert "↩ rollback from v0.2.0" in text
-    assert re.search(r"v0\.1\.0.*★ prod", text), text
+    assert re.search(r"v0\.1\.0 ★ prod", text), text
+    assert "PR #2" in text and "Revert" in text  # who promoted: the merge, then the revert
     version = pages[server + "versions/v0.2.0.html"]["text"]
     assert "Model card" in version and "Promotion report" in version and "Per class" in version
 

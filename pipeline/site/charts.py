@@ -131,9 +131,9 @@ def heat_map(features: list[str], periods: list[str], cells: dict[tuple[str, str
             x = label_w + cell_w * j
             cell = cells.get((f, p))
             if cell is None:
-                out.append(f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" fill="#f3f3f3"/>'
-                           f'<text x="{x + cell_w / 2 - 1:.0f}" y="{y + 15}" text-anchor="middle" '
-                           'class="cell muted">–</text>')
+                out.append(f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" '
+                           f'fill="#f3f3f3"/><text x="{x + cell_w / 2 - 1:.0f}" y="{y + 15}" '
+                           'text-anchor="middle" class="cell muted">–</text>')
                 continue
             ratio = cell.get("ratio")
             share = min(ratio or 0.0, 2.0) / 2.0
