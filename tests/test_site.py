@@ -8,6 +8,7 @@ two policy-change months (accuracy below its floor, ADWIN change point) → `git
 merge: prod rolls back to v0.1.0 → monitoring again. Then `python -m pipeline site` writes the site
 and Debian's Chromium (driven by Playwright, never a downloaded browser) opens every page over HTTP,
 as GitHub Pages serves it: screenshots, the rendered DOM, every link, console errors, requests.
+SITE_SCREENSHOTS=DIR keeps the screenshots there (else in pytest's temporary directory).
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 MODEL = "credit-risk"
-
-pytestmark = pytest.mark.slow
 
 
 def register(project: Path, version: str, commit: str, rollback_from: str | None = None) -> None:
@@ -64,13 +63,38 @@ def monitor_and_commit(project: Path, now: dt.date) -> dict:
     return report
 
 
+CARD_MD = ("# Model card: {target} classifier\n\n| metric | value |\n| --- | ---: |\n"
+           "| accuracy | {acc:.4f} |\n")
+# A PR report as CI would commit it: a fold, a figure and a link that are not part of the site
+REPORT_MD = """## ✅ Promote: accuracy +0.0100
+
+<details><summary>Per-class metrics</summary>
+
+| class | F1 |
+| --- | ---: |
+| Alto | 0.81 |
+</details>
+
+![confusion matrices](compare/confusion.png) See [the run](https://github.com/acme/credit/actions/runs/1).
+"""
+
+
+def add_batches(project: Path, periods: list[str], scenario: str) -> None:
+    add_months(project, periods, scenario)
+    run(["git", "add", "data/batches"], project)
+    run(["git", "commit", "-q", "-m", f"Add batches {', '.join(periods)}"], project)
+
+
 @pytest.fixture(scope="module")
-def history(tmp_path_factory) -> Path:
-    """The replayed history (see the module docstring); returns the project."""
+def history(tmp_path_factory) -> dict:
+    """The replayed history (see the module docstring): the project and each monitoring report."""
+    import json
+
     from pipeline.io import read_csv
     from pipeline.params import load
 
     base = tmp_path_factory.mktemp("site")
+    runs = []
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env(base).items():
             if key.startswith(("DVC_", "GIT_")):
@@ -80,37 +104,48 @@ def history(tmp_path_factory) -> Path:
         run(["git", "commit", "-q", "-m", "model registry layout for the test"], project)
         params = load(project / "params.yaml")
 
-        def train(periods: list[str], message: str) -> str:
+        def train(periods: list[str], message: str, report: str | None = None) -> str:
             files = [f"data/batches/{p}.csv" for p in periods]
             with _chdir(project):
                 model = fit([read_csv(project / f) for f in files], params)
-                return commit_model(project, model, files, message)
+                if report:
+                    (project / "reports").mkdir(exist_ok=True)
+                    (project / "reports" / "report.md").write_text(report)
+                commit = commit_model(project, model, files, message)
+            card = json.loads((project / "models" / "model_card.json").read_text())
+            (project / "models" / "model_card.md").write_text(CARD_MD.format(
+                target=card["schema"]["target"], acc=card["metrics"]["test"]["accuracy"]))
+            run(["git", "add", "models/model_card.md"], project)
+            run(["git", "commit", "-q", "--amend", "--no-edit"], project)  # the card, as evaluate writes it
+            return run(["git", "rev-parse", "HEAD"], project).stdout.strip() or commit
 
         first = train(["2024-01", "2024-02", "2024-03"], "Merge pull request #1 from acme/batch-2024-03")
         register(project, "v0.1.0", first)
-        add_months(project, ["2024-04"], "stable")
-        monitor_and_commit(project, dt.date(2024, 5, 2))
+        add_batches(project, ["2024-04"], "stable")
+        runs.append(monitor_and_commit(project, dt.date(2024, 5, 2)))
         second = train(["2024-01", "2024-02", "2024-03", "2024-04"],
-                       "Merge pull request #2 from acme/retrain/2024-05")
+                       "Merge pull request #2 from acme/retrain/2024-05", report=REPORT_MD)
         register(project, "v0.2.0", second)
-        add_months(project, ["2024-05", "2024-06"], "policy_change")
-        report = monitor_and_commit(project, dt.date(2024, 7, 1))
-        assert report["model"]["version"] == "v0.2.0" and report["alerts"], report["alerts"]
+        add_batches(project, ["2024-05", "2024-06"], "policy_change")
+        runs.append(monitor_and_commit(project, dt.date(2024, 7, 1)))
+        assert runs[-1]["model"]["version"] == "v0.2.0" and runs[-1]["alerts"], runs[-1]["alerts"]
         run(["git", "revert", "--no-edit", second], project)  # the operator's rollback
         register(project, "v0.1.0", run(["git", "rev-parse", "HEAD"], project).stdout.strip(),
                  rollback_from="v0.2.0")
-        report = monitor_and_commit(project, dt.date(2024, 7, 2))
-        assert report["model"]["version"] == "v0.1.0"
-        assert {"metric_floor", "data_drift"} & {a["name"] for a in report["alerts"]}, report["alerts"]
-    return project
+        add_batches(project, ["2024-09"], "salary_inflation")
+        runs.append(monitor_and_commit(project, dt.date(2024, 10, 1)))
+        assert runs[-1]["model"]["version"] == "v0.1.0"
+        assert "data_drift" in {a["name"] for a in runs[-1]["alerts"]}, runs[-1]["alerts"]
+    return {"project": project, "runs": runs}
 
 
 @pytest.fixture(scope="module")
-def site(history: Path) -> Path:
-    out = history / "public"
-    cli(["validate"], history)  # reports/validation.json and drift.json, as `dvc repro` leaves them
-    cli(["drift"], history)
-    proc = cli(["site", "-o", str(out)], history)
+def site(history: dict) -> Path:
+    project = history["project"]
+    out = project / "public"
+    cli(["validate"], project)  # reports/validation.json and drift.json, as `dvc repro` leaves them
+    cli(["drift"], project)
+    proc = cli(["site", "-o", str(out)], project)
     assert "versions, prod v0.1.0" in proc.stdout, proc.stdout
     return out
 
@@ -186,6 +221,7 @@ def pages(browser, server, tmp_path_factory) -> dict[str, dict]:
     return crawl(browser, server, shots)
 
 
+@pytest.mark.slow
 def test_every_page_loads_clean_and_stays_inside_the_site(pages, server, site):
     names = {u[len(server):] for u in pages}
     assert {"index.html", "registry.html", "monitoring.html", "data.html", "versions/v0.1.0.html",
@@ -211,15 +247,18 @@ def test_every_page_loads_clean_and_stays_inside_the_site(pages, server, site):
         assert all(role == "img" and title for role, title in p["svgs"]), (url, p["svgs"])
 
 
-def test_home_shows_prod_after_the_rollback(pages, server):
+@pytest.mark.slow
+def test_home_shows_prod_after_the_rollback(pages, server, history):
     home = pages[server + "index.html"]["text"]
+    latest = history["runs"][-1]["periods"][-1]
     assert re.search(r"In stage prod\s+v0\.1\.0", home), home[:500]
     assert "rollback from v0.2.0" in home
-    assert "Label-free estimate" in home and "Estimated accuracy in 2024-06" in home
+    assert f"Estimated accuracy in {latest['period']}: {latest['estimated_accuracy']:.4f}" in home
     assert "✖ below floor" in home or "✔ above floors" in home
     assert "retrain" in home  # the latest run's decision
 
 
+@pytest.mark.slow
 def test_registry_shows_versions_how_and_the_rollback(pages, server):
     text = pages[server + "registry.html"]["text"]
     assert "v0.1.0" in text and "v0.2.0" in text
@@ -227,21 +266,36 @@ def test_registry_shows_versions_how_and_the_rollback(pages, server):
     assert "↩ rollback from v0.2.0" in text
     assert re.search(r"v0\.1\.0 ★ prod", text), text
     assert "PR #2" in text and "Revert" in text  # who promoted: the merge, then the revert
-    version = pages[server + "versions/v0.2.0.html"]["text"]
-    assert "Model card" in version and "Promotion report" in version and "Per class" in version
 
 
-def test_monitoring_draws_thresholds_drift_and_alerts(pages, server, site):
+@pytest.mark.slow
+def test_monitoring_draws_thresholds_drift_and_alerts(pages, server, site, history):
     page = pages[server + "monitoring.html"]
     titles = [t for _, t in page["svgs"]]
     assert {"Accuracy per period", "Drift per feature and period", "Share of features drifted"} <= set(titles)
     html = (site / "monitoring.html").read_text()
     assert "accuracy alert floor" in html and "retrain below" in html  # thresholds drawn, labelled
-    assert "▲" in html  # drifted cells marked in text, not colour alone
-    assert "metric_floor" in page["text"] and "change_point" in page["text"]
+    drifted = history["runs"][-1]["periods"][-1]["data_drift"]["drifted_features"]
+    assert drifted and all(re.search(rf"<title>{f}, 2024-09: [0-9.]+ ▲</title>", html) for f in drifted)
+    for report in history["runs"]:  # every run's alerts and decision, over time
+        for alert in report["alerts"]:
+            assert f"{alert['name']}: {alert['message']}" in page["text"], alert
     assert page["text"].count("v0.2.0") >= 2 and "2024-06" in page["text"]
 
 
+@pytest.mark.slow
+def test_version_page_renders_card_and_report_safely(pages, server, site):
+    page = pages[server + "versions/v0.2.0.html"]
+    assert "Model card: nivel_riesgo classifier" in page["text"]
+    assert "Promote: accuracy +0.0100" in page["text"]
+    assert "Per-class metrics" in page["text"] and "<details>" not in page["text"]
+    assert "[figure: confusion matrices]" in page["text"] and "See the run" in page["text"]
+    html = (site / "versions" / "v0.2.0.html").read_text()
+    assert "github.com" not in html and "<h1" in html and html.count("<h1") == 1
+    assert "No promotion report" in pages[server + "versions/v0.1.0.html"]["text"]
+
+
+@pytest.mark.slow
 def test_readable_on_a_phone(browser, server, tmp_path_factory):
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
     page = context.new_page()
@@ -252,3 +306,21 @@ def test_readable_on_a_phone(browser, server, tmp_path_factory):
         assert overflow <= 0, (name, overflow)  # wide tables scroll inside their own box
         page.screenshot(path=str(shots / f"phone_{name}.png"), full_page=True)
     context.close()
+
+
+def test_fresh_clone_gets_placeholders_and_bad_ref_changes_nothing(project: Path):
+    """No version, no monitoring yet: every page still renders and says what to run. An unknown
+    monitoring ref is one clear error and leaves the previous site as it was."""
+    out = project / "public"
+    proc = cli(["site", "-o", str(out), "--no-gx-docs"], project)
+    assert "prod none" in proc.stdout
+    home = (out / "index.html").read_text()
+    assert "No version is in stage <code>prod</code> yet" in home and "No monitoring run yet" in home
+    assert "No monitoring history yet" in (out / "monitoring.html").read_text()
+    assert "No <code>reports/validation.json</code>" in (out / "data.html").read_text()
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    bad = cli(["site", "-o", str(out), "--no-gx-docs", "--monitoring-ref", "no-such-ref"], project,
+              check=False)
+    assert bad.returncode == 2 and "--monitoring-ref 'no-such-ref': unknown git revision" in bad.stderr
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert sorted(x.name for x in project.iterdir() if x.name.startswith(".public")) == []

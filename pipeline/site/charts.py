@@ -28,10 +28,12 @@ def _marker(shape: str, x: float, y: float, colour: str) -> str:
     return f'<path d="M{x:.1f} {y - 4.5:.1f}l4.5 8h-9z" fill="{colour}"/>'
 
 
-def _open(width: int, height: int, title: str, desc: str) -> tuple[str, str]:
+def _open(width: int, height: int, title: str, desc: str, fixed: bool = False) -> tuple[str, str]:
+    """The <svg> element: scales to the column's width, or (fixed) keeps its own size up to it."""
     n = next(_ids)
+    size = f'width="{width}" height="{height}" class="chart fixed"' if fixed else 'class="chart"'
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-            f'aria-labelledby="t{n} d{n}" class="chart" preserveAspectRatio="xMinYMin meet">'
+            f'aria-labelledby="t{n} d{n}" {size} preserveAspectRatio="xMinYMin meet">'
             f'<title id="t{n}">{escape(title)}</title><desc id="d{n}">{escape(desc)}</desc>')
     return head, "</svg>"
 
@@ -41,7 +43,7 @@ def line_chart(x_labels: list[str], series: list[dict[str, Any]], lines: list[di
                width: int = 760, height: int = 320) -> str:
     """Series `{name, values: {x: y}}` over categorical x, horizontal `lines` `{y, label}` (thresholds),
     optional `bands` `{name, values: {x: (low, high)}}` (intervals)."""
-    left, right, top, bottom = 56, 16, 16, 64
+    left, right, top, bottom = 64, 36, 16, 64
     values = [y for s in series for y in s["values"].values() if y is not None]
     values += [ln["y"] for ln in lines if ln["y"] is not None]
     values += [v for b in bands or [] for pair in b["values"].values() for v in pair if v is not None]
@@ -49,7 +51,8 @@ def line_chart(x_labels: list[str], series: list[dict[str, Any]], lines: list[di
         return ""
     lo, hi = min(values), max(values)
     pad = max((hi - lo) * 0.12, 0.01)
-    lo, hi = lo - pad, hi + pad
+    lo, hi = (lo - pad if lo < 0 or lo - pad >= 0 else 0.0), hi + pad  # no negative axis for counts
+    digits = 0 if hi - lo >= 20 else 2 if hi - lo >= 1 else 3
     plot_w, plot_h = width - left - right, height - top - bottom
     step = plot_w / max(len(x_labels) - 1, 1)
 
@@ -66,7 +69,7 @@ def line_chart(x_labels: list[str], series: list[dict[str, Any]], lines: list[di
         v = lo + (hi - lo) * k / 4
         out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{py(v):.1f}" y2="{py(v):.1f}" '
                    f'stroke="#eee"/><text x="{left - 6}" y="{py(v) + 4:.1f}" text-anchor="end" '
-                   f'class="tick">{v:.3f}</text>')
+                   f'class="tick">{v:.{digits}f}</text>')
     for i, x in enumerate(x_labels):
         out.append(f'<text x="{px(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
                    f'class="tick">{escape(x)}</text>')
@@ -87,7 +90,7 @@ def line_chart(x_labels: list[str], series: list[dict[str, Any]], lines: list[di
         out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#B00020" '
                    f'stroke-dasharray="{"5 4" if n % 2 == 0 else "2 3"}" stroke-width="1.5"/>'
                    f'<text x="{left + plot_w - 4}" y="{y - 4:.1f}" text-anchor="end" class="threshold">'
-                   f'{escape(ln["label"])} {ln["y"]:.3f}</text>')
+                   f'{escape(ln["label"])} {ln["y"]:.{max(digits, 2)}f}</text>')
     legend = []
     for n, s in enumerate(series):
         colour, dash, shape = (PALETTE[n % len(PALETTE)], DASHES[n % len(DASHES)],
@@ -101,12 +104,12 @@ def line_chart(x_labels: list[str], series: list[dict[str, Any]], lines: list[di
         legend.append((s["name"], colour, dash, shape))
     lx, ly = left, height - 22
     for name, colour, dash, shape in legend:
+        if lx + 40 + 7 * len(name) > width and lx > left:
+            lx, ly = left, ly + 16
         out.append(f'<line x1="{lx}" x2="{lx + 22}" y1="{ly}" y2="{ly}" stroke="{colour}" stroke-width="2" '
                    f'stroke-dasharray="{dash}"/>{_marker(shape, lx + 11, ly, colour)}'
                    f'<text x="{lx + 28}" y="{ly + 4}" class="legend">{escape(name)}</text>')
         lx += 40 + 7 * len(name)
-        if lx > width - 120:
-            lx, ly = left, ly + 16
     out.append(tail)
     return "".join(out)
 
@@ -119,7 +122,7 @@ def heat_map(features: list[str], periods: list[str], cells: dict[tuple[str, str
         return ""
     label_w, cell_w, cell_h, top = 170, 74, 22, 30
     width, height = label_w + cell_w * len(periods) + 8, top + cell_h * len(features) + 8
-    head, tail = _open(width, height, title, desc)
+    head, tail = _open(width, height, title, desc, fixed=True)
     out = [head]
     for j, p in enumerate(periods):
         out.append(f'<text x="{label_w + cell_w * j + cell_w / 2:.0f}" y="{top - 10}" text-anchor="middle" '

@@ -55,11 +55,20 @@ def markdown(text: str) -> str:
     text = re.sub(r"<details>\s*<summary>(.*?)</summary>", r"**\1**", text, flags=re.S)
     text = re.sub(r"</details>", "", text)
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    md.core.ruler.push("demote_headings", _demote_headings)
     md.add_render_rule("link_open", lambda *a, **k: '<span class="link">')
     md.add_render_rule("link_close", lambda *a, **k: "</span>")
     md.add_render_rule("image", lambda self, tokens, idx, *a: str(
         Markup('<span class="muted">[figure: {}]</span>').format(tokens[idx].content or "image")))
-    return md.render(text)
+    # column alignment as classes: the pages' CSP refuses inline style attributes
+    return re.sub(r' style="text-align:(left|right|center)"', r' class="align-\1"', md.render(text))
+
+
+def _demote_headings(state) -> None:
+    """A card's `# title` sits under the page's own h1 and h2: headings go two levels down."""
+    for token in state.tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + 2, 6)}"
 
 
 # --- page contexts --------------------------------------------------------------------------------
@@ -93,11 +102,15 @@ def key_metrics(params: dict[str, Any], reg: dict[str, Any], version: dict[str, 
     rows = []
     for name in reg["metric_names"]:
         value = last.get(name)
+        stat, _, cls = name.partition("_")
+        if value is None and cls in (last.get("per_class") or {}):  # e.g. recall_<critical class>
+            value = last["per_class"][cls].get(stat)
+        test = (version or {}).get("metrics", {}).get(name)
         limits = [x for x in (gate.get(name), floors.get(name)) if x is not None]
         status = None if value is None or not limits else ("below" if value < max(limits) else "ok")
-        rows.append({"metric": name, "test": (version or {}).get("metrics", {}).get(name),
-                     "gate_floor": gate.get(name), "alert_floor": floors.get(name), "latest": value,
-                     "status": status})
+        change = None if value is None or test is None else value - test
+        rows.append({"metric": name, "test": test, "change": change, "gate_floor": gate.get(name),
+                     "alert_floor": floors.get(name), "latest": value, "status": status})
     return rows
 
 
