@@ -30,6 +30,7 @@ PATTERNS = [
     (re.compile(rf"""<link\b[^>]*href=["']{EXTERNAL}["'][^>]*>""", re.I), ""),
     (re.compile(rf"""<img\b[^>]*src=["']{EXTERNAL}["'][^>]*>""", re.I), ""),
     (re.compile(r"<form\b.*?</form>", re.S | re.I), ""),
+    (re.compile(r"<footer\b.*?</footer>", re.S | re.I), ""),  # GX's newsletter banner
     (re.compile(rf"""(<a\b[^>]*?)\s+href=["']{EXTERNAL}["']""", re.I), r"\1"),
     (re.compile(rf"""url\(["']?{EXTERNAL}["']?\)""", re.I), "none"),
 ]
@@ -46,6 +47,10 @@ def localise(root: Path) -> None:
         # GX links validation pages' favicon one level short: every static path made relative anew
         static = os.path.relpath(root / "static", path.parent)
         text = re.sub(r"""(href|src)=["'](?:\.\./|\./)*static/""", rf'\1="{static}/', text)
+        if path.suffix == ".html":  # the site's stylesheet and GX's own local one, in place of the CDNs'
+            site_css = os.path.relpath(root.parent / "style.css", path.parent)
+            text = re.sub(r"<head>", f'<head><link rel="stylesheet" href="{site_css}"><link rel="stylesheet" '
+                          f'href="{static}/styles/data_docs_default_styles.css">', text, count=1)
         data_page = os.path.relpath(root.parent / "data.html", path.parent)
         text = re.sub(r"""href=["'](?:\.\./|\./)*index\.html["']""", f'href="{data_page}#contract"', text)
         path.write_text(text, encoding="utf-8")
