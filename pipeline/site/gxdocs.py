@@ -23,7 +23,6 @@ from typing import Any
 from pipeline.errors import PipelineError
 
 SITE_NAME = "site"
-UNUSED = ("static/images/glossary_scroller.gif", "static/images/iterative-dev-loop.png")
 EXTERNAL = r"""(?:https?:)?//[^"']*"""
 PATTERNS = [
     (re.compile(r"<script\b.*?</script>", re.S | re.I), ""),
@@ -54,8 +53,10 @@ def localise(root: Path) -> None:
         data_page = os.path.relpath(root.parent / "data.html", path.parent)
         text = re.sub(r"""href=["'](?:\.\./|\./)*index\.html["']""", f'href="{data_page}#contract"', text)
         path.write_text(text, encoding="utf-8")
-    for name in UNUSED:
-        (root / name).unlink(missing_ok=True)
+    pages = "".join(p.read_text(encoding="utf-8") for p in [*root.rglob("*.html"), *root.rglob("*.css")])
+    for asset in [p for p in (root / "static").rglob("*") if p.is_file()]:
+        if asset.name not in pages:  # logos, fonts and GIFs that nothing left links to
+            asset.unlink()
 
 
 def build(params: dict[str, Any], target: Path) -> dict[str, dict[str, str]]:
