@@ -45,16 +45,16 @@ def build(params: dict[str, Any], out: Path, monitoring_ref: str | None = None,
             gx_batches = gxdocs.build(params, tmp / "gx")
         env = render.environment()
         prod = next((v for v in reg["versions"] if v["current"]), None)
-        labelled = [p for p in (mon["latest"] or {}).get("periods") or []]
+        periods = (mon["latest"] or {}).get("periods") or []
         common = {"model": reg["model"], "reg": reg, "mon": mon, "root": "", "gx_docs": gx_batches,
                   "commit": promote.git("rev-parse", "HEAD", check=False).strip() or "?",
                   "built": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}
         pages = {
             "index.html": {"title": "Home", "prod_version": prod,
                            "key_metrics": render.key_metrics(params, reg, prod, mon["latest"]),
-                           "latest_period": next((p for p in reversed(labelled) if p.get("labelled_rows")),
+                           "latest_period": next((p for p in reversed(periods) if p.get("labelled_rows")),
                                                  None),
-                           "latest_estimate": render.estimate(labelled[-1] if labelled else None)},
+                           "latest_estimate": render.estimate(periods[-1] if periods else None)},
             "registry.html": {"title": "Registry", "timeline_svg": render.timeline_svg(reg)},
             "monitoring.html": {"title": "Monitoring", "source": monitoring_ref,
                                 **render.monitoring_charts(mon)},
