@@ -324,3 +324,33 @@ def test_fresh_clone_gets_placeholders_and_bad_ref_changes_nothing(project: Path
     assert bad.returncode == 2 and "--monitoring-ref 'no-such-ref': unknown git revision" in bad.stderr
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert sorted(x.name for x in project.iterdir() if x.name.startswith(".public")) == []
+
+
+def test_committed_markdown_cannot_inject_html_or_leave_the_site():
+    """A model card or report comes from a pull request: raw HTML stays text, links and images go."""
+    from pipeline.site.render import markdown
+
+    html = markdown('# Card\n\n<script>alert(1)</script>\n\n<img src="https://x.invalid/p.png">\n\n'
+                    '[docs](https://x.invalid/) ![plot](plots/roc.png)\n\n'
+                    '| a | b |\n| --- | ---: |\n| 1 | 2 |\n')
+    assert "<script>" not in html and "&lt;script&gt;" in html and "<img" not in html
+    assert "href" not in html and "[figure: plot]" in html and "docs" in html
+    assert "<h3>Card</h3>" in html and 'class="align-right"' in html and "style=" not in html
+
+
+def test_estimate_interval_is_shown_whatever_shape_the_monitor_gives():
+    from pipeline.site.charts import line_chart
+    from pipeline.site.render import estimate
+
+    assert estimate(None) is None
+    assert estimate({"period": "2024-07", "estimated_accuracy": 0.86})["interval"] is None
+    for extra in ({"estimated_accuracy_ci": [0.84, 0.88]},
+                  {"estimated_accuracy_ci": {"low": 0.84, "high": 0.88, "confidence": 0.9}},
+                  {"estimated_accuracy_low": 0.84, "estimated_accuracy_high": 0.88}):
+        shown = estimate({"period": "2024-07", "estimated_accuracy": 0.86, **extra})
+        assert tuple(shown["interval"]) == (0.84, 0.88), extra
+    svg = line_chart(["2024-07", "2024-08"], [{"name": "v1 estimated", "values": {"2024-07": 0.86}}],
+                     [{"y": 0.8, "label": "floor"}], "t", "d", "accuracy",
+                     bands=[{"name": "v1 interval", "values": {"2024-07": (0.84, 0.88),
+                                                              "2024-08": (0.83, 0.87)}}])
+    assert "<polygon" in svg and "<title>v1 interval</title>" in svg and "floor 0.80" in svg
