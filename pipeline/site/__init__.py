@@ -14,6 +14,7 @@ import datetime as dt
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,10 @@ from pipeline import params as P
 from pipeline.errors import PipelineError
 
 
-def build(params: dict[str, Any], out: Path, monitoring_ref: str | None = None,
-          gx_docs: bool = True) -> dict[str, Any]:
-    """Write the site into `out` (replaced whole); returns what was written, for the command to print."""
+def build(params: dict[str, Any], out: Path, monitoring_ref: str | None = None, gx_docs: bool = True,
+          progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Write the site into `out` (replaced whole); returns what was written, for the command to print.
+    `progress` hears of each batch Great Expectations validates for its Data Docs."""
     from pipeline import promote
     from pipeline.site import collect, render
 
@@ -42,7 +44,7 @@ def build(params: dict[str, Any], out: Path, monitoring_ref: str | None = None,
         if gx_docs:
             from pipeline.site import gxdocs
 
-            gx_batches = gxdocs.build(params, tmp / "gx")
+            gx_batches = gxdocs.build(params, tmp / "gx", progress)
         env = render.environment()
         prod = next((v for v in reg["versions"] if v["current"]), None)
         periods = (mon["latest"] or {}).get("periods") or []
@@ -100,7 +102,8 @@ def cli(args: argparse.Namespace) -> int:
     ref = args.monitoring_ref or (params.get("site") or {}).get("monitoring_ref") or None
     print(f"site: building into {args.output}" + (" (with Great Expectations Data Docs)" if not
                                                    args.no_gx_docs else ""))
-    result = build(params, Path(args.output), monitoring_ref=ref, gx_docs=not args.no_gx_docs)
+    result = build(params, Path(args.output), monitoring_ref=ref, gx_docs=not args.no_gx_docs,
+                   progress=lambda batch: print(f"  Great Expectations Data Docs: {batch}", flush=True))
     print(f"site: {len(result['pages'])} pages ({result['versions']} versions, prod "
           f"{result['prod'] or 'none'}), {result['periods']} monitored periods from {result['runs']} runs, "
           f"Data Docs for {len(result['gx_batches'])} batches; {result['files']} files, "

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +60,10 @@ def localise(root: Path) -> None:
             asset.unlink()
 
 
-def build(params: dict[str, Any], target: Path) -> dict[str, dict[str, str]]:
+def build(params: dict[str, Any], target: Path,
+          progress: Callable[[str], None] | None = None) -> dict[str, dict[str, str]]:
     """Write Data Docs for every batch into `target`; returns per batch file its validation page and
-    suite page, relative to `target`."""
+    suite page, relative to `target`. `progress` hears of each batch (GX takes seconds per batch)."""
     import logging
 
     import great_expectations as gx
@@ -91,6 +93,8 @@ def build(params: dict[str, Any], target: Path) -> dict[str, dict[str, str]]:
         batch_def = context.data_sources.add_pandas("batches").add_dataframe_asset(
             "batch").add_batch_definition_whole_dataframe("whole file")
         for path in batch_files(cfg["batches_dir"], cfg.get("pattern", "*.csv")):
+            if progress:
+                progress(path.as_posix())
             try:
                 frame = V.read_batch(path)
             except PipelineError:
