@@ -145,8 +145,14 @@ def card_markdown(card: dict[str, Any]) -> str:
     lines += [f"- {f}: {s:.4f}" for f, s in card["metrics"]["validation"].items()]
     lines += ["", "## Hyperparameters", "", "```", *(f"{k}: {v}" for k, v in
               card["training"]["best_params"].items()), "```", "", "## Data", "",
-              "| file | rows | sha256 |", "| --- | ---: | --- |"]
-    lines += [f"| {f['path']} | {f['rows']} | `{f['sha256'][:12]}` |" for f in card["data"]["files"]]
+              "Rows per split (which rows: `data.files[].splits` in the JSON card, bit masks of file lines; "
+              "`compare` leaves the train and val rows out when it scores this model as the champion).",
+              "", "| file | rows | train | val | test | sha256 |",
+              "| --- | ---: | ---: | ---: | ---: | --- |"]
+    for f in card["data"]["files"]:
+        split = f.get("split_rows") or {}
+        lines.append(f"| {f['path']} | {f['rows']} | {split.get('train', '—')} | {split.get('val', '—')} | "
+                     f"{split.get('test', '—')} | `{f['sha256'][:12]}` |")
     return "\n".join(lines) + "\n"
 
 

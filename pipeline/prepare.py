@@ -11,6 +11,7 @@ from pipeline.errors import PipelineError
 from pipeline.schema import Schema
 
 PREPARED = Path("data/prepared")
+BATCH, ROW = "__batch__", "__row__"  # every prepared row: its batch file (stem) and line in it (0-based)
 STRATEGIES = ("combine", "replace", "new_only")
 
 
@@ -28,7 +29,10 @@ def window(files: list[Path], cfg: dict[str, Any]) -> list[Path]:
 
 
 def split(frames: list, schema: Schema, cfg: dict[str, Any], seed: int):
-    """Stratified, seeded: test from the newest batch only; validation from everything else."""
+    """Stratified, seeded, all held-out rows from the newest batch: the test set (which no candidate
+    sees) and the validation set (early stopping and model selection) are both drawn from it, so
+    selection optimises for the present, not for the months that dominate the window; every older
+    batch trains."""
     import pandas as pd
     from sklearn.model_selection import train_test_split
 
@@ -36,11 +40,37 @@ def split(frames: list, schema: Schema, cfg: dict[str, Any], seed: int):
     rest, test = train_test_split(
         newest, test_size=cfg["test_size"], random_state=seed, stratify=_strata(newest, schema)
     )
-    pool = pd.concat([*older, rest], ignore_index=True)
-    train, val = train_test_split(
-        pool, test_size=cfg["val_size"], random_state=seed, stratify=_strata(pool, schema)
+    fit, val = train_test_split(
+        rest, test_size=cfg["val_size"], random_state=seed, stratify=_strata(rest, schema)
     )
-    return train, val, test
+    return pd.concat([*older, fit], ignore_index=True), val, test
+
+
+def row_masks(frames: dict[str, Any], batch: str, n_rows: int) -> dict[str, str]:
+    """Which rows of one batch file each split holds, as packed bit masks (see `pack_rows`)."""
+    return {name: pack_rows(frame.loc[frame[BATCH] == batch, ROW].to_numpy(), n_rows)
+            for name, frame in frames.items()}
+
+
+def pack_rows(positions: Any, n_rows: int) -> str:
+    """Row positions of a file as a base64 bit mask: 5,000 rows take 836 characters in the card."""
+    import base64
+
+    import numpy as np
+
+    mask = np.zeros(n_rows, dtype=bool)
+    mask[np.asarray(positions, dtype=np.int64)] = True
+    return base64.b64encode(np.packbits(mask).tobytes()).decode("ascii")
+
+
+def unpack_rows(text: str, n_rows: int):
+    """The boolean mask `pack_rows` wrote."""
+    import base64
+
+    import numpy as np
+
+    bits = np.unpackbits(np.frombuffer(base64.b64decode(text), dtype=np.uint8))
+    return bits[:n_rows].astype(bool)
 
 
 def _strata(frame, schema: Schema):
@@ -63,11 +93,19 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         missing = [c for c in [*schema.features, schema.target] if c not in frame.columns]
         if missing:
             raise PipelineError(f"{path}: column '{missing[0]}': required by the schema, not found")
+        file_rows = len(frame)
+        frame[ROW] = range(file_rows)
         frame = frame.dropna(subset=[schema.target])
-        frame["__batch__"] = path.stem
+        frame[BATCH] = path.stem
         frames.append(frame)
-        manifest.append({"path": path.as_posix(), "sha256": sha256(path), "rows": len(frame)})
+        manifest.append({"path": path.as_posix(), "sha256": sha256(path), "rows": len(frame),
+                         "file_rows": file_rows})
     train, val, test = split(frames, schema, P.section(params, "split"), int(params.get("seed", 0)))
+    parts = {"train": train, "val": val, "test": test}
+    for entry in manifest:  # the rows each split took from each file: compare excludes what a model saw
+        stem = Path(entry["path"]).stem
+        entry["split_rows"] = {k: int((f[BATCH] == stem).sum()) for k, f in parts.items()}
+        entry["splits"] = row_masks(parts, stem, entry["file_rows"])
     for name, frame in (("train", train), ("val", val), ("test", test)):
         write_frame(PREPARED / f"{name}.parquet", frame.reset_index(drop=True))
     summary = {

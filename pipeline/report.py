@@ -117,11 +117,14 @@ def verdict(comparison: dict | None, validation: dict | None, stale: bool) -> st
         return "## ⚠️ Stale comparison: `models/model.skops` changed after `compare` ran (run it again)"
     if decision == "promote":
         low, high = (comparison.get("confidence_interval") or [None, None])[:2]
-        conf = (comparison.get("gate") or {}).get("confidence", 0.95)
-        return (f"## ✅ Promote: the challenger ({cand.get('family')}) beats the champion "
-                f"{champ.get('version')} on {metric}: {num(m.get('challenger'))} vs "
-                f"{num(m.get('champion'))} ({num(m.get('delta'), sign=True)}, {conf:.0%} CI "
-                f"{num(low, sign=True)} to {num(high, sign=True)})")
+        gate = comparison.get("gate") or {}
+        claim = {"non_inferiority": f"is not worse than the champion {champ.get('version')} by more "
+                                    f"than {num(gate.get('margin'))}",
+                 "superiority": f"beats the champion {champ.get('version')}"}.get(
+                     gate.get("mode"), f"beats the champion {champ.get('version')}")
+        return (f"## ✅ Promote: the challenger ({cand.get('family')}) {claim} on {metric}: "
+                f"{num(m.get('challenger'))} vs {num(m.get('champion'))} ({num(m.get('delta'), sign=True)}, "
+                f"{interval_level(comparison):.0%} CI {num(low, sign=True)} to {num(high, sign=True)})")
     if decision == "no_champion":
         rows = (comparison.get("test_set") or {}).get("rows")
         return (f"## 🆕 First model: {cand.get('family')}, {metric} {num(m.get('challenger'))} on "
@@ -141,9 +144,17 @@ def context_line(c: dict) -> str:
     else:
         parts.append(f"**Champion** none at `{base.get('rev')}`")
     parts.append(f"**Challenger** `{cand.get('version')}` ({cand.get('family')})")
-    parts.append(f"**Test set** {num(test.get('rows'))} rows held out of batch "
+    parts.append(f"**Evaluated on** {num(test.get('rows'))} rows held out of batch "
                  f"`{test.get('holdout_of')}`, seen by neither model")
+    left_out = ((c.get("evaluation") or {}).get("excluded")) or []
+    if left_out:
+        parts.append("left out: " + "; ".join(f"{num(e.get('rows'))} {e.get('reason')}" for e in left_out))
     return " · ".join(parts)
+
+
+def interval_level(c: dict) -> float:
+    """The two-sided level of the reported interval (its lower end is the gate's one-sided bound)."""
+    return (c.get("bootstrap") or {}).get("confidence") or (c.get("gate") or {}).get("confidence", 0.95)
 
 
 def gate_section(c: dict) -> Section:
@@ -173,7 +184,7 @@ def metrics_section(c: dict, critical: str | None) -> Section:
     primary = c.get("primary_metric")
     gate = c.get("gate") or {}
     has_champ = (c.get("models") or {}).get("champion") is not None
-    conf = gate.get("confidence", 0.95)
+    conf = interval_level(c)
     low, high = (c.get("confidence_interval") or [None, None])[:2]
     names = [n for n in HEADLINE if n in metrics]
     extra = [f"{s}_{critical}" for s in ("recall", "precision", "f1")] if critical else []
