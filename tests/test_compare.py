@@ -369,3 +369,56 @@ def test_a_clearly_better_challenger_is_promoted_with_cross_validation(reproduce
     text = (project / "reports/report.md").read_text()
     assert text.startswith("## ✅ Promote:")
     assert "3-fold cross-validation" in text
+
+
+# --- leakage -------------------------------------------------------------------------------------
+
+
+def _card_and_test(seed_champion: int, seed_challenger: int):
+    """A champion card and a challenger test set as prepare writes them, both on the same batches."""
+
+    from pipeline import params as P
+    from pipeline.prepare import BATCH, ROW, row_masks, split
+    from pipeline.schema import from_params
+    from pipeline.simulate import simulate
+
+    schema = from_params(P.load())
+    frames = []
+    for period in ("2024-01", "2024-02"):
+        frame = simulate(period, 1000)
+        frame[ROW], frame[BATCH] = range(len(frame)), period
+        frames.append(frame)
+    cfg = {"test_size": 0.3, "val_size": 0.3}
+    files = []
+    champion = dict(zip(("train", "val", "test"), split(frames, schema, cfg, seed_champion), strict=True))
+    for period in ("2024-01", "2024-02"):
+        files.append({"path": f"data/batches/{period}.csv", "sha256": period * 4, "rows": 1000,
+                      "file_rows": 1000, "splits": row_masks(champion, period, 1000)})
+    test = split(frames, schema, cfg, seed_challenger)[2]
+    return {"data": {"files": files}}, test, champion, {f"2024-0{i}": f"2024-0{i}" * 4 for i in (1, 2)}
+
+
+def test_compare_leaves_out_rows_the_champion_learned_from():
+    from pipeline.compare import evaluation_rows
+
+    # a PR that only changes the seed: the new holdout overlaps the champion's train + val rows
+    card, test, champion, current = _card_and_test(42, 43)
+    keep, info = evaluation_rows(test, card, current)
+    learned = set(champion["train"]["id_solicitud"]) | set(champion["val"]["id_solicitud"])
+    assert not set(test["id_solicitud"][keep]) & learned  # no row the champion saw is scored
+    assert set(test["id_solicitud"][~keep]) <= learned and 0.55 < (~keep).mean() < 0.85
+    assert info["rows"] == keep.sum() and info["test_rows"] == 300
+    assert info["excluded"] == [{"reason": "rows in the champion's training or validation split",
+                                 "rows": int((~keep).sum())}]
+    # same seed: the holdout is the champion's own holdout, nothing to leave out
+    card, test, _, current = _card_and_test(42, 42)
+    keep, info = evaluation_rows(test, card, current)
+    assert keep.all() and info["excluded"] == []
+    # a batch new to the champion counts whole; a changed file or a card without masks is left out
+    assert evaluation_rows(test, {"data": {"files": []}}, current)[0].all()
+    changed = {**current, "2024-02": "edited"}
+    with pytest.raises(PipelineError, match="no row can compare the models without leakage"):
+        evaluation_rows(test, card, changed)
+    old = {"data": {"files": [{"path": "data/batches/2024-02.csv", "sha256": current["2024-02"]}]}}
+    with pytest.raises(PipelineError, match="does not record which rows"):
+        evaluation_rows(test, old, current)
