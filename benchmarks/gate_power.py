@@ -7,9 +7,10 @@ classes 50 / 32 / 18 % as the simulated portfolio) and the paired correctness of
 accurate, the example's best models) and a challenger whose true accuracy differs by 0, ±0.5, ±1 or
 ±2 points, the two disagreeing on `--discordance` of the rows (3-8 % between the example's families).
 Mistakes go to another class at random, so every class's recall moves with the accuracy and the
-guards see the noise they see in practice. Each trial runs the real gate (`gate_intervals` +
-`gate_checks` from params.yaml, both modes, every guard) and, as the baseline measured in the same
-run, the rule it replaced: point gain >= 0.01, 95 % interval above 0, point-estimate guards.
+guards see the noise they see in practice. Each trial runs the real gate (the paired bootstrap and
+`gate_checks` from params.yaml, both modes on the same resamples, every guard) and, as the baseline
+measured in the same run, the rule it replaced: point gain >= 0.01, 95 % interval above 0, guards
+on point estimates.
 
 Prints the promotion rate per true difference: the power (true gain) and the false-promotion rate
 (true loss). Targets (issue 15): a true +1 point promoted >= 80 % of the time in superiority mode,
@@ -47,27 +48,31 @@ def paired_sample(rng, n: int, discordance: float, delta: float):
     return y, eye[np.where(right_a, y, wrong)], eye[np.where(right_b, y, wrong)]
 
 
-def old_rule(y, pa, pb, seed: int) -> bool:
+def old_rule(cand: dict[str, float], champ: dict[str, float], y, pa, pb, seed: int) -> bool:
     """The gate before issue 15: gain >= 0.01, 95 % interval above 0, guards on point estimates."""
     from pipeline.compare import paired_bootstrap
-    from pipeline.metrics import classification_metrics
 
-    a, b = classification_metrics(y, pa, CLASSES), classification_metrics(y, pb, CLASSES)
-    if b["accuracy"] - a["accuracy"] < 0.01 - 1e-12:
+    if cand["accuracy"] - champ["accuracy"] < 0.01 - 1e-12:
         return False
     if paired_bootstrap(y, pa, pb, "accuracy", CLASSES, 1000, 0.95, seed)["interval"][0] <= 0:
         return False
-    recall_drop = a["per_class"]["Alto"]["recall"] - b["per_class"]["Alto"]["recall"]
-    f1_drop = max(a["per_class"][c]["f1"] - b["per_class"][c]["f1"] for c in CLASSES)
-    return recall_drop <= 0.02 + 1e-12 and f1_drop <= 0.03 + 1e-12
+    f1_drop = max(champ[f"f1_{c}"] - cand[f"f1_{c}"] for c in CLASSES)
+    return champ["recall_Alto"] - cand["recall_Alto"] <= 0.02 + 1e-12 and f1_drop <= 0.03 + 1e-12
 
 
 def main() -> int:
     import numpy as np
 
     from pipeline import params as P
-    from pipeline.compare import MODES, flat_metrics, gate_checks, gate_config, gate_intervals
-    from pipeline.metrics import classification_metrics
+    from pipeline.compare import (
+        MODES,
+        bootstrap_deltas,
+        gate_checks,
+        gate_config,
+        interval_metrics,
+        percentile_interval,
+        resampled_metric,
+    )
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1500, help="evaluation rows (the example's holdout)")
@@ -87,6 +92,9 @@ def main() -> int:
     for mode, cfg in configs.items():
         print(f"  {mode}: lower {cfg['confidence']:.0%} bound of the gain > {cfg['threshold']:+.3f}; "
               f"guards {dict(cfg['max_drop'])}, class F1 {cfg['max_class_f1_drop']}")
+    names = list(dict.fromkeys(["accuracy", "recall_Alto", *(f"f1_{c}" for c in CLASSES), *(
+        n for cfg in configs.values() for n in interval_metrics(cfg, CLASSES))]))
+    resamples = configs["superiority"]["bootstrap_resamples"]
     rules = ["before", *MODES]
     misses = []
     for d in args.discordance:
@@ -97,11 +105,16 @@ def main() -> int:
             wins = dict.fromkeys(rules, 0)
             for t in range(args.trials):
                 y, pa, pb = paired_sample(rng, args.rows, d, delta)
-                wins["before"] += old_rule(y, pa, pb, t)
-                cand = flat_metrics(classification_metrics(y, pb, CLASSES), CLASSES)
-                champ = flat_metrics(classification_metrics(y, pa, CLASSES), CLASSES)
+                whole = np.arange(args.rows)[None, :]  # the point estimates: the one "resample" of all rows
+                cand = {m: float(resampled_metric(m, y, pb, CLASSES, whole)[0]) for m in names}
+                champ = {m: float(resampled_metric(m, y, pa, CLASSES, whole)[0]) for m in names}
+                wins["before"] += old_rule(cand, champ, y, pa, pb, t)
+                # both modes judge the same resamples (as gate_intervals draws them), at their levels
+                deltas = bootstrap_deltas(y, pa, pb, names, CLASSES, resamples, t)
                 for mode, cfg in configs.items():
-                    intervals, _ = gate_intervals(cfg, y, pa, pb, CLASSES, t)
+                    level = 2 * cfg["confidence"] - 1
+                    intervals = {m: percentile_interval(deltas[m], resamples, level, t)["interval"]
+                                 for m in names}
                     checks = gate_checks(cfg, cand, champ, intervals, False, CLASSES)
                     wins[mode] += all(c["passed"] for c in checks)
             rates = {r: wins[r] / args.trials for r in rules}

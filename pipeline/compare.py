@@ -139,8 +139,9 @@ def _confusion_metric(name: str, cm: np.ndarray, classes: list[str]) -> np.ndarr
 
 
 def resampled_metric(name: str, y: np.ndarray, proba: np.ndarray, classes: list[str],
-                     idx: np.ndarray) -> np.ndarray:
-    """`name` on each row of `idx` (resamples x rows), vectorised where the metric allows."""
+                     idx: np.ndarray, cache: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """`name` on each row of `idx` (resamples x rows), vectorised where the metric allows; `cache`
+    keeps the stacked confusion matrices for the next metric on the same `proba` and `idx`."""
     from pipeline.metrics import classification_metrics, lookup
 
     n, k = len(y), len(classes)
@@ -153,9 +154,13 @@ def resampled_metric(name: str, y: np.ndarray, proba: np.ndarray, classes: list[
         else:
             values = ((proba - np.eye(k)[y]) ** 2).sum(axis=1)  # per-row terms of metrics.brier
         return values[idx].mean(axis=1)
-    codes = y * k + proba.argmax(axis=1)
-    offsets = (np.arange(len(idx)) * k * k)[:, None]
-    cm = np.bincount((codes[idx] + offsets).ravel(), minlength=len(idx) * k * k).reshape(-1, k, k)
+    cm = None if cache is None else cache.get("cm")
+    if cm is None:
+        codes = y * k + proba.argmax(axis=1)
+        offsets = (np.arange(len(idx)) * k * k)[:, None]
+        cm = np.bincount((codes[idx] + offsets).ravel(), minlength=len(idx) * k * k).reshape(-1, k, k)
+        if cache is not None:
+            cache["cm"] = cm
     out = _confusion_metric(name, cm, classes)
     if out is not None:
         return out
@@ -182,9 +187,11 @@ def bootstrap_deltas(y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray, me
     deltas: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
     for start in range(0, resamples, chunk):
         idx = rng.integers(0, n, size=(min(chunk, resamples - start), n))
+        cache_a: dict[str, np.ndarray] = {}
+        cache_b: dict[str, np.ndarray] = {}
         for m in metrics:
-            deltas[m].append(resampled_metric(m, y, proba_b, classes, idx)
-                             - resampled_metric(m, y, proba_a, classes, idx))
+            deltas[m].append(resampled_metric(m, y, proba_b, classes, idx, cache_b)
+                             - resampled_metric(m, y, proba_a, classes, idx, cache_a))
     return {m: np.concatenate(d) for m, d in deltas.items()}
 
 

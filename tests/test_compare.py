@@ -185,7 +185,7 @@ def test_gate_power_and_false_promotion_at_the_example_size():
                     cfg, cand, champ, gate_intervals(cfg, y, pa, pb, CLASSES, t)[0], False, CLASSES))
                 wins[mode if delta > 0 else "worse"] += passed
             if delta > 0:
-                wins["old"] += old_rule(y, pa, pb, t)
+                wins["old"] += old_rule(cand, champ, y, pa, pb, t)
     assert wins["old"] / trials < 0.7 and wins["superiority"] / trials >= 0.75, wins
     assert wins["non_inferiority"] / trials >= 0.8 and wins["worse"] == 0, wins
 
