@@ -215,6 +215,18 @@ def gate_intervals(cfg: dict[str, Any], y: np.ndarray, proba_a: np.ndarray, prob
     return {k: b["interval"] for k, b in boots.items()}, boots[cfg["primary_metric"]]
 
 
+def flip_table(pred_a: np.ndarray, pred_b: np.ndarray, classes: list[str]) -> dict[str, Any]:
+    """How many applicants change class from the champion's decision to the challenger's."""
+    k, n = len(classes), len(pred_a)
+    counts = np.bincount(pred_a * k + pred_b, minlength=k * k).reshape(k, k)
+    moves = [{"from": classes[i], "to": classes[j], "rows": int(counts[i, j]), "share": counts[i, j] / n}
+             for i in range(k) for j in range(k) if i != j and counts[i, j]]
+    changed = int(n - np.trace(counts))
+    return {"rows": int(n), "changed": changed, "changed_share": changed / n if n else 0.0,
+            "moves": sorted(moves, key=lambda m: -m["rows"]),
+            "table": {classes[i]: {classes[j]: int(counts[i, j]) for j in range(k)} for i in range(k)}}
+
+
 def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict[str, Any]:
     """McNemar's test on paired correctness: exact binomial for few discordant pairs, else chi²."""
     from scipy import stats
@@ -642,6 +654,7 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
             "delta": delta, "confidence_interval": boot["interval"], "bootstrap": boot,
             "intervals": intervals,
             "mcnemar": test_result, "identical_models": identical,
+            "flips": flip_table(proba_a.argmax(axis=1), proba_b.argmax(axis=1), classes),
             "models": {"champion": champion, "challenger": challenger},
             "metrics": {k: {"champion": champ.get(k), "challenger": v,
                             "delta": None if v is None or champ.get(k) is None else v - champ[k]}

@@ -179,6 +179,35 @@ def _p(value: Any) -> str:
     return "—" if value is None else (f"{value:.3g}" if value >= 1e-4 else "< 0.0001")
 
 
+def flips_section(c: dict) -> Section | None:
+    """Decision impact: how many applicants the challenger would classify differently, and where."""
+    flips = c.get("flips")
+    if not isinstance(flips, dict) or not flips.get("rows"):
+        return None
+    ev = c.get("evaluation") or {}
+    lines = ["### Decision impact", "",
+             f"On the {num(flips['rows'])} evaluation rows, {num(flips['changed'])} applicants "
+             f"({flips['changed_share']:.1%}) change class from the champion's decision to the challenger's"
+             + (":" if flips.get("moves") else ".")]
+    lines += [f"- {m['share']:.1%} ({num(m['rows'])}) move from {cell(m['from'])} to {cell(m['to'])}"
+              for m in (flips.get("moves") or [])[:12]]
+    table_ = flips.get("table") or {}
+    if table_:
+        classes = list(table_)
+        rows = [[f"**{cell(a)}**", *(num(table_[a].get(b)) for b in classes)] for a in classes]
+        lines += ["", details("Champion (rows) → challenger (columns), applicants",
+                              table(["champion \\ challenger", *map(cell, classes)], rows,
+                                    "l" + "r" * len(classes)))]
+    if ev:
+        batches = ", ".join(f"`{b}` {num(n)}" for b, n in (ev.get("batches") or {}).items())
+        left = "; ".join(f"{num(e.get('rows'))} {e.get('reason')}" for e in ev.get("excluded") or [])
+        lines += ["", f"Evaluation set: {num(ev.get('rows'))} of {num(ev.get('test_rows'))} test rows "
+                  f"(by batch: {batches})" + (f"; left out: {left}" if left else
+                                               "; none left out: neither model learned from any of them")
+                  + "."]
+    return Section("\n".join(lines))
+
+
 def metrics_section(c: dict, critical: str | None) -> Section:
     metrics = c.get("metrics") or {}
     primary = c.get("primary_metric")
@@ -642,7 +671,8 @@ def build(params: dict[str, Any], params_path: str, out: Path, base: str | None 
         sections.append(Section(context_line(comparison)))
         sections.append(gate_section(comparison))
         sections.append(metrics_section(comparison, critical))
-        sections += [s for s in (figures_section(comparison, out), cv_section(comparison)) if s]
+        sections += [s for s in (flips_section(comparison), figures_section(comparison, out),
+                                 cv_section(comparison)) if s]
     sections += [s for s in (validation_section(validation, verr), drift_section(drift, derr, out)) if s]
     sections.append(data_section(params, base, commit))
     sections.append(params_section(params_path, base, commit))
