@@ -29,13 +29,14 @@ FIGURES = Path("reports/compare")
 CONFUSION_PNG = FIGURES / "compare_confusion.png"
 ROC_PNG = FIGURES / "compare_roc.png"
 TEST_SET = Path("data/prepared/test.parquet")
+PREPARED_MANIFEST = Path("data/prepared/manifest.json")
 DEFAULT_ARTIFACT = "credit-risk"
 
 GATE_DEFAULTS: dict[str, Any] = {
     "primary_metric": None,  # None: train.primary_metric
-    "mode": "non_inferiority",
-    "non_inferiority": {"margin": 0.01, "confidence": 0.95},
-    "superiority": {"margin": 0.0, "confidence": 0.80},
+    "mode": "superiority",
+    "non_inferiority": {"margin": 0.01, "confidence": 0.975},
+    "superiority": {"margin": 0.0, "confidence": 0.70},
     "bootstrap_resamples": 1000,
     "max_drop": {},
     "max_class_f1_drop": None,
@@ -44,7 +45,7 @@ GATE_DEFAULTS: dict[str, Any] = {
 }
 MODES = ("non_inferiority", "superiority")
 HEADLINE = ("accuracy", "balanced_accuracy", "precision_weighted", "recall_weighted", "f1_weighted",
-            "f1_macro", "roc_auc", "log_loss", "brier")
+            "f1_macro", "roc_auc", "gini", "ks", "log_loss", "brier")
 PER_ROW = ("accuracy", "log_loss", "brier")  # metrics that are means of per-row values
 EXACT_BELOW = 25  # discordant pairs below which McNemar uses the exact binomial test
 
@@ -309,7 +310,7 @@ def _scores(model, card: dict[str, Any], test, classes: list[str], features: lis
 
 def flat_metrics(values: dict[str, Any], classes: list[str]) -> dict[str, float | None]:
     """Headline metrics plus precision/recall/f1 per class, as flat `recall_Alto`-style names."""
-    out: dict[str, float | None] = {k: values.get(k) for k in HEADLINE}
+    out: dict[str, float | None] = {k: values.get(k) for k in HEADLINE if k in values}
     for cls in classes:
         for stat in ("precision", "recall", "f1"):
             out[f"{stat}_{cls}"] = values["per_class"][cls][stat]
@@ -365,6 +366,19 @@ def evaluation_rows(test, champion_card: dict[str, Any] | None,
         raise PipelineError(f"{TEST_SET}: all {len(test)} rows are rows the champion learned from "
                             f"({'; '.join(excluded)}): no row can compare the models without leakage")
     return keep, info
+
+
+def trivial_baseline(metric: str, y: np.ndarray, classes: list[str]) -> float:
+    """`metric` of the trivial model (the training split's class shares for everyone, so the majority
+    class by argmax) on the evaluation rows: a model that cannot beat it has learned nothing."""
+    from pipeline.io import read_json
+    from pipeline.metrics import baseline_proba, classification_metrics, lookup
+
+    counts = (read_json(PREPARED_MANIFEST).get("class_counts") or {}).get("train") or {}
+    priors = np.array([counts.get(c, 0) for c in classes], dtype=float)
+    if priors.sum() == 0:
+        raise PipelineError(f"{PREPARED_MANIFEST}: class_counts.train missing: run `dvc repro` first")
+    return lookup(classification_metrics(y, baseline_proba(priors + 1e-9, len(y)), classes), metric)
 
 
 # --- cross-validation ----------------------------------------------------------------------------
@@ -455,7 +469,8 @@ def improvement_bounds(name: str, interval: list[float]) -> tuple[float, float]:
 
 
 def gate_checks(cfg: dict[str, Any], cand: dict[str, float | None], champ: dict[str, float | None] | None,
-                intervals: dict[str, list[float]] | None, identical: bool, classes: list[str]) -> list[dict]:
+                intervals: dict[str, list[float]] | None, identical: bool, classes: list[str],
+                baseline: float | None = None) -> list[dict]:
     """Every rule of the gate, each with a sentence a reviewer can read.
 
     Decisions rest on the paired-bootstrap intervals (one-sided level `confidence`), never on a point
@@ -464,6 +479,13 @@ def gate_checks(cfg: dict[str, Any], cand: dict[str, float | None], champ: dict[
     critical class rejects unchanged models by chance)."""
     checks = []
     metric = cfg["primary_metric"]
+    if baseline is not None:  # the trivial model: training class shares for everyone
+        edge = _direction(metric) * (cand[metric] - baseline)
+        checks.append(_check(
+            "baseline", metric, edge > 1e-12,
+            f"{metric} {cand[metric]:.4f} " + ("beats" if edge > 1e-12 else "does not beat") +
+            f" the trivial model that predicts the training class shares for everyone ({baseline:.4f})",
+            round(cand[metric], 6), round(baseline, 6)))
     if champ is not None:
         if identical:
             checks.append(_check("changed", "model", False, "the challenger is byte-for-byte the "
@@ -604,6 +626,7 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
             raise PipelineError(f"params.yaml: gate.primary_metric '{metric}': unknown metric") from None
     challenger = identity(card, "challenger", f"work tree @ {_short(head) or 'no commit'}", head, digest,
                           PRODUCTION_MODEL.stat().st_size)
+    baseline = trivial_baseline(metric, y, classes)
 
     result: dict[str, Any] = {
         "base": {"rev": base, "commit": None},
@@ -612,13 +635,14 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
         "test_set": {"path": TEST_SET.as_posix(), "rows": int(len(y)), "sha256": sha256(TEST_SET),
                      "holdout_of": card.get("data", {}).get("test_holdout_of")},
         "evaluation": evaluation,
+        "trivial_baseline": baseline,
         "gate": cfg,
     }
     FIGURES.mkdir(parents=True, exist_ok=True)
     roc = {"challenger": plots.curves(y, proba_b, classes, "roc")}
     if champion_rev is None:
         log(f"compare: {base} has no production model yet: the first model needs only the floors")
-        checks = gate_checks(cfg, cand, None, None, False, classes)
+        checks = gate_checks(cfg, cand, None, None, False, classes, baseline)
         passed = all(c["passed"] for c in checks)
         result |= {
             "decision": "no_champion" if passed else "reject", "promote": passed,
@@ -647,7 +671,7 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
         intervals, boot = gate_intervals(cfg, y, proba_a, proba_b, classes, seed)
         delta = cand[metric] - champ[metric]
         test_result = mcnemar(proba_a.argmax(axis=1) == y, proba_b.argmax(axis=1) == y)
-        checks = gate_checks(cfg, cand, champ, intervals, identical, classes)
+        checks = gate_checks(cfg, cand, champ, intervals, identical, classes, baseline)
         passed = all(c["passed"] for c in checks)
         result |= {
             "decision": "promote" if passed else "reject", "promote": passed,

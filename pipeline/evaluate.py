@@ -133,8 +133,8 @@ def card_markdown(card: dict[str, Any]) -> str:
         "| metric | value |",
         "| --- | ---: |",
     ]
-    for key in ("accuracy", "f1_weighted", "precision_weighted", "recall_weighted", "roc_auc",
-                "log_loss", "brier", "majority_baseline"):
+    for key in ("accuracy", "balanced_accuracy", "f1_weighted", "precision_weighted", "recall_weighted",
+                "roc_auc", "gini", "ks", "log_loss", "brier", "majority_baseline"):
         if t.get(key) is not None:
             lines.append(f"| {key} | {t[key]:.4f} |")
     lines += ["", "| class | precision | recall | f1 | support |", "| --- | ---: | ---: | ---: | ---: |"]

@@ -31,7 +31,7 @@ DRIFT_IMAGES = ("reports/figures/drift.png", "reports/drift/drift.png", "reports
 TOP_DRIFTED = 10
 ROW_CAP = 150  # rows of any one folded table
 HEADLINE = ("accuracy", "balanced_accuracy", "f1_weighted", "f1_macro", "precision_weighted",
-            "recall_weighted", "roc_auc", "log_loss", "brier")
+            "recall_weighted", "roc_auc", "gini", "ks", "log_loss", "brier")
 
 
 @dataclass

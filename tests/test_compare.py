@@ -97,10 +97,10 @@ def test_mcnemar_exact_for_few_discordant_pairs_and_chi_squared_otherwise():
 
 def test_gate_config_defaults_and_errors():
     cfg = gate_config({"train": {"primary_metric": "f1_weighted"}})
-    assert cfg["primary_metric"] == "f1_weighted" and cfg["mode"] == "non_inferiority"
-    assert (cfg["margin"], cfg["confidence"], cfg["threshold"]) == (0.01, 0.95, -0.01)
-    sup = gate_config({"gate": {"mode": "superiority", "superiority": {"margin": 0.005}}})
-    assert (sup["threshold"], sup["confidence"]) == (0.005, 0.80)
+    assert cfg["primary_metric"] == "f1_weighted" and cfg["mode"] == "superiority"
+    assert (cfg["margin"], cfg["confidence"], cfg["threshold"]) == (0.0, 0.70, 0.0)
+    ni = gate_config({"gate": {"mode": "non_inferiority", "non_inferiority": {"margin": 0.02}}})
+    assert (ni["threshold"], ni["confidence"]) == (-0.02, 0.975)
     for bad, key in (({"min_improvement": 0.01}, "gate.min_improvement"),
                      ({"mode": "better"}, "gate.mode"), ({"cv_folds": 1}, "gate.cv_folds"),
                      ({"superiority": {"confidence": 95}}, "gate.superiority.confidence"),
@@ -124,7 +124,7 @@ def _intervals(primary: list[float], **others: list[float]) -> dict[str, list[fl
 def test_gate_judges_intervals_in_both_modes_on_a_lower_is_better_metric():
     gate = {"primary_metric": "log_loss", "max_drop": {"recall_Alto": 0.02}, "max_class_f1_drop": 0.03,
             "floors": {"accuracy": 0.8, "log_loss": 0.5}}
-    ni = gate_config({"gate": gate})
+    ni = gate_config({"gate": gate | {"mode": "non_inferiority"}})
     sup = gate_config({"gate": gate | {"mode": "superiority"}})
     champ = _flat()
     # a slightly worse point estimate (log loss 0.405) whose interval stays within the 0.01 margin:
@@ -422,3 +422,30 @@ def test_compare_leaves_out_rows_the_champion_learned_from():
     old = {"data": {"files": [{"path": "data/batches/2024-02.csv", "sha256": current["2024-02"]}]}}
     with pytest.raises(PipelineError, match="does not record which rows"):
         evaluation_rows(test, old, current)
+
+
+def test_a_model_no_better_than_the_class_shares_is_never_promoted_nor_a_first_model():
+    from pipeline.metrics import baseline_proba
+
+    y = np.array([0] * 95 + [1] * 5)
+    trivial = classification_metrics(y, baseline_proba([95, 5], 100), ["no", "yes"])
+    assert trivial["accuracy"] == 0.95 and trivial["roc_auc"] == 0.5 and trivial["gini"] == 0.0
+    cfg = gate_config({"gate": {"primary_metric": "roc_auc", "floors": {}}})
+    majority = {"roc_auc": 0.5, "accuracy": 0.95}
+    first = gate_checks(cfg, majority, None, None, False, ["no", "yes"], baseline=0.5)
+    assert [(c["kind"], c["passed"]) for c in first] == [("baseline", False)]
+    assert "does not beat the trivial model" in first[0]["message"]
+    ranked = gate_checks(cfg, {"roc_auc": 0.81}, None, None, False, ["no", "yes"], baseline=0.5)
+    assert ranked[0]["passed"]
+
+
+def test_gini_and_ks_for_binary_targets():
+    from scipy import stats
+
+    rng = np.random.default_rng(2)
+    y = (rng.random(2000) < 0.1).astype(int)
+    score = np.clip(rng.normal(0.3 + 0.3 * y, 0.2), 0, 1)
+    got = classification_metrics(y, np.column_stack([1 - score, score]), ["no", "yes"])
+    assert got["gini"] == pytest.approx(2 * got["roc_auc"] - 1)
+    assert got["ks"] == pytest.approx(stats.ks_2samp(score[y == 1], score[y == 0]).statistic)
+    assert "gini" not in classification_metrics(np.array([0, 1, 2]), np.eye(3), CLASSES)
