@@ -48,13 +48,14 @@ def paired_sample(rng, n: int, discordance: float, delta: float):
     return y, eye[np.where(right_a, y, wrong)], eye[np.where(right_b, y, wrong)]
 
 
-def old_rule(cand: dict[str, float], champ: dict[str, float], y, pa, pb, seed: int) -> bool:
-    """The gate before issue 15: gain >= 0.01, 95 % interval above 0, guards on point estimates."""
-    from pipeline.compare import paired_bootstrap
+def old_rule(cand: dict[str, float], champ: dict[str, float], accuracy_deltas, seed: int) -> bool:
+    """The gate before issue 15: gain >= 0.01, 95 % interval above 0, guards on point estimates.
+    `accuracy_deltas`: the bootstrap differences (paired_bootstrap draws the same ones for a seed)."""
+    from pipeline.compare import percentile_interval
 
     if cand["accuracy"] - champ["accuracy"] < 0.01 - 1e-12:
         return False
-    if paired_bootstrap(y, pa, pb, "accuracy", CLASSES, 1000, 0.95, seed)["interval"][0] <= 0:
+    if percentile_interval(accuracy_deltas, len(accuracy_deltas), 0.95, seed)["interval"][0] <= 0:
         return False
     f1_drop = max(champ[f"f1_{c}"] - cand[f"f1_{c}"] for c in CLASSES)
     return champ["recall_Alto"] - cand["recall_Alto"] <= 0.02 + 1e-12 and f1_drop <= 0.03 + 1e-12
@@ -108,9 +109,9 @@ def main() -> int:
                 whole = np.arange(args.rows)[None, :]  # the point estimates: the one "resample" of all rows
                 cand = {m: float(resampled_metric(m, y, pb, CLASSES, whole)[0]) for m in names}
                 champ = {m: float(resampled_metric(m, y, pa, CLASSES, whole)[0]) for m in names}
-                wins["before"] += old_rule(cand, champ, y, pa, pb, t)
-                # both modes judge the same resamples (as gate_intervals draws them), at their levels
+                # every rule judges the same resamples (as gate_intervals draws them), at its level
                 deltas = bootstrap_deltas(y, pa, pb, names, CLASSES, resamples, t)
+                wins["before"] += old_rule(cand, champ, deltas["accuracy"], t)
                 for mode, cfg in configs.items():
                     level = 2 * cfg["confidence"] - 1
                     intervals = {m: percentile_interval(deltas[m], resamples, level, t)["interval"]

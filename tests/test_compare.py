@@ -160,6 +160,7 @@ def test_gate_judges_intervals_in_both_modes_on_a_lower_is_better_metric():
         gate_checks(bad, similar, champ, {"accuracy": [0, 0], "recall_Nope": [0, 0]}, False, CLASSES)
 
 
+@pytest.mark.slow
 def test_gate_power_and_false_promotion_at_the_example_size():
     """The simulation of benchmarks/gate_power.py, small: the old rule misses most true +1-point gains;
     superiority promotes them, and neither mode promotes a model that is 2 points worse."""
@@ -168,6 +169,7 @@ def test_gate_power_and_false_promotion_at_the_example_size():
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from gate_power import old_rule, paired_sample
 
+    from pipeline.compare import bootstrap_deltas as paired_bootstrap_deltas
     from pipeline.compare import flat_metrics, gate_intervals
 
     cfgs = {m: gate_config({"gate": {"mode": m, "bootstrap_resamples": 300}}) for m in
@@ -185,7 +187,8 @@ def test_gate_power_and_false_promotion_at_the_example_size():
                     cfg, cand, champ, gate_intervals(cfg, y, pa, pb, CLASSES, t)[0], False, CLASSES))
                 wins[mode if delta > 0 else "worse"] += passed
             if delta > 0:
-                wins["old"] += old_rule(cand, champ, y, pa, pb, t)
+                deltas = paired_bootstrap_deltas(y, pa, pb, ["accuracy"], CLASSES, 1000, t)["accuracy"]
+                wins["old"] += old_rule(cand, champ, deltas, t)
     assert wins["old"] / trials < 0.7 and wins["superiority"] / trials >= 0.75, wins
     assert wins["non_inferiority"] / trials >= 0.8 and wins["worse"] == 0, wins
 
