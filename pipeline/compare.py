@@ -317,57 +317,6 @@ def flat_metrics(values: dict[str, Any], classes: list[str]) -> dict[str, float 
     return out
 
 
-def evaluation_rows(test, champion_card: dict[str, Any] | None,
-                    current: dict[str, str]) -> tuple[np.ndarray, dict[str, Any]]:
-    """The test rows neither model learned from, and why the others were left out.
-
-    The test set is the challenger's own holdout; the champion's card records, per batch file, the
-    rows its training and validation splits took (prepare's bit masks). A row the champion trained or
-    early-stopped on would flatter it (a forest scores 1.000 on its own training rows), so it is left
-    out. A batch the card names without masks, or whose bytes (`current`: stem -> sha256 of the file
-    the test rows come from) changed since, is left out whole."""
-    from pipeline.prepare import BATCH, ROW, unpack_rows
-
-    if BATCH not in test.columns or ROW not in test.columns:
-        raise PipelineError(f"{TEST_SET}: columns '{BATCH}'/'{ROW}' missing: prepared by an older "
-                            "version, run `dvc repro` first")
-    batches, rows = test[BATCH].astype(str).to_numpy(), test[ROW].to_numpy(dtype=np.int64)
-    keep = np.ones(len(test), dtype=bool)
-    excluded: dict[str, int] = {}
-    files = {Path(f.get("path", "")).stem: f for f in ((champion_card or {}).get("data") or {}).get(
-        "files") or []}
-    for batch in sorted(set(batches)):
-        here = batches == batch
-        entry = files.get(batch)
-        if entry is None:
-            continue  # a batch new to the champion: every holdout row counts
-        splits = entry.get("splits")
-        if entry.get("sha256") != current.get(batch):
-            reason = "batches whose file changed since the champion trained on it"
-            hit = here
-        elif not splits or "file_rows" not in entry:
-            reason = "batches the champion trained on whose card does not record which rows"
-            hit = here
-        else:
-            learned = unpack_rows(splits["train"], entry["file_rows"]) | unpack_rows(
-                splits["val"], entry["file_rows"])
-            inside = rows < entry["file_rows"]
-            hit = here & ~inside
-            hit[here & inside] = learned[rows[here & inside]]
-            reason = "rows in the champion's training or validation split"
-        keep &= ~hit
-        if hit.any():
-            excluded[reason] = excluded.get(reason, 0) + int(hit.sum())
-    used = {b: int((keep & (batches == b)).sum()) for b in sorted(set(batches))}
-    info = {"rows": int(keep.sum()), "test_rows": int(len(test)),
-            "excluded": [{"reason": r, "rows": n} for r, n in excluded.items()],
-            "batches": used}
-    if not keep.any():
-        raise PipelineError(f"{TEST_SET}: all {len(test)} rows are rows the champion learned from "
-                            f"({'; '.join(excluded)}): no row can compare the models without leakage")
-    return keep, info
-
-
 def trivial_baseline(metric: str, y: np.ndarray, classes: list[str]) -> float:
     """`metric` of the trivial model (the training split's class shares for everyone, so the majority
     class by argmax) on the evaluation rows: a model that cannot beat it has learned nothing."""
@@ -584,6 +533,7 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
     from pipeline.evaluate import CARD_JSON, git_commit
     from pipeline.io import load_model, read_frame, read_json, sha256, write_json
     from pipeline.metrics import classification_metrics, rounded
+    from pipeline.prepare import unseen_rows
     from pipeline.revision import production
     from pipeline.schema import from_params
     from pipeline.train import PRODUCTION_MODEL
@@ -606,7 +556,7 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
         raise PipelineError(f"{TEST_SET}: column '{schema.target}': the target is needed, not found")
     champion_rev = production(base)
     current = {Path(f.get("path", "")).stem: f.get("sha256") for f in card.get("data", {}).get("files", [])}
-    keep, evaluation = evaluation_rows(test, champion_rev.card if champion_rev else None, current)
+    keep, evaluation = unseen_rows(test, champion_rev.card if champion_rev else None, current, TEST_SET)
     if not keep.all():
         log(f"compare: {evaluation['test_rows'] - evaluation['rows']} of {evaluation['test_rows']} test rows "
             "left out: " + "; ".join(f"{e['rows']} {e['reason']}" for e in evaluation["excluded"]))

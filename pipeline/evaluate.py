@@ -10,12 +10,11 @@ from typing import Any
 
 from pipeline import params as P
 from pipeline.errors import PipelineError
-from pipeline.train import CANDIDATE_REPORTS, CANDIDATES, PRODUCTION_MODEL
+from pipeline.train import CANDIDATE_REPORTS, CANDIDATES, CARD_JSON, PRODUCTION_MODEL
 
 METRICS = Path("reports/metrics.json")
 PLOTS = Path("reports/plots")
 FIGURES = Path("reports/figures")
-CARD_JSON = Path("models/model_card.json")
 CARD_MD = Path("models/model_card.md")
 
 

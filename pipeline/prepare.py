@@ -73,6 +73,58 @@ def unpack_rows(text: str, n_rows: int):
     return bits[:n_rows].astype(bool)
 
 
+def unseen_rows(frame, card: dict[str, Any] | None, current: dict[str, str], source: Path,
+                who: str = "the champion") -> tuple[Any, dict[str, Any]]:
+    """The rows of a prepared frame (`source`) that a model (its card) never learned from, and why
+    the others were left out.
+
+    The card records, per batch file, the rows its training and validation splits took (the bit
+    masks below). A row the model trained or early-stopped on would flatter it (a forest scores
+    1.000 on its own training rows), so it is left out. A batch the card names without masks, or
+    whose bytes (`current`: batch stem -> sha256 of the file the rows come from) changed since, is
+    left out whole."""
+    import numpy as np
+
+    if BATCH not in frame.columns or ROW not in frame.columns:
+        raise PipelineError(f"{source}: columns '{BATCH}'/'{ROW}' missing: prepared by an older "
+                            "version, run `dvc repro` first")
+    batches, rows = frame[BATCH].astype(str).to_numpy(), frame[ROW].to_numpy(dtype=np.int64)
+    keep = np.ones(len(frame), dtype=bool)
+    excluded: dict[str, int] = {}
+    files = {Path(f.get("path", "")).stem: f for f in ((card or {}).get("data") or {}).get(
+        "files") or []}
+    for batch in sorted(set(batches)):
+        here = batches == batch
+        entry = files.get(batch)
+        if entry is None:
+            continue  # a batch new to the model: every row counts
+        splits = entry.get("splits")
+        if entry.get("sha256") != current.get(batch):
+            reason = f"batches whose file changed since {who} trained on it"
+            hit = here
+        elif not splits or "file_rows" not in entry:
+            reason = f"batches {who} trained on whose card does not record which rows"
+            hit = here
+        else:
+            learned = unpack_rows(splits["train"], entry["file_rows"]) | unpack_rows(
+                splits["val"], entry["file_rows"])
+            inside = rows < entry["file_rows"]
+            hit = here & ~inside
+            hit[here & inside] = learned[rows[here & inside]]
+            reason = f"rows in {who}'s training or validation split"
+        keep &= ~hit
+        if hit.any():
+            excluded[reason] = excluded.get(reason, 0) + int(hit.sum())
+    used = {b: int((keep & (batches == b)).sum()) for b in sorted(set(batches))}
+    info = {"rows": int(keep.sum()), "test_rows": int(len(frame)),
+            "excluded": [{"reason": r, "rows": n} for r, n in excluded.items()],
+            "batches": used}
+    if not keep.any():
+        raise PipelineError(f"{source}: all {len(frame)} rows are rows {who} learned from "
+                            f"({'; '.join(excluded)}): none can judge it without leakage")
+    return keep, info
+
+
 def _strata(frame, schema: Schema):
     """Stratify by class when every class has two rows; otherwise a plain seeded split."""
     counts = frame[schema.target].value_counts()

@@ -402,7 +402,11 @@ def _card_and_test(seed_champion: int, seed_challenger: int):
 
 
 def test_compare_leaves_out_rows_the_champion_learned_from():
-    from pipeline.compare import evaluation_rows
+    from pipeline.compare import TEST_SET
+    from pipeline.prepare import unseen_rows
+
+    def evaluation_rows(frame, card, current):
+        return unseen_rows(frame, card, current, TEST_SET)
 
     # a PR that only changes the seed: the new holdout overlaps the champion's train + val rows
     card, test, champion, current = _card_and_test(42, 43)
@@ -420,7 +424,7 @@ def test_compare_leaves_out_rows_the_champion_learned_from():
     # a batch new to the champion counts whole; a changed file or a card without masks is left out
     assert evaluation_rows(test, {"data": {"files": []}}, current)[0].all()
     changed = {**current, "2024-02": "edited"}
-    with pytest.raises(PipelineError, match="no row can compare the models without leakage"):
+    with pytest.raises(PipelineError, match="none can judge it without leakage"):
         evaluation_rows(test, card, changed)
     old = {"data": {"files": [{"path": "data/batches/2024-02.csv", "sha256": current["2024-02"]}]}}
     with pytest.raises(PipelineError, match="does not record which rows"):

@@ -172,6 +172,16 @@ def test_warm_start_continues_boosting_from_production(tmp_path):
             "print(m.named_steps['model'].get_booster().num_boosted_rounds())")
     rounds = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True)
     assert int(rounds.stdout) == 40  # 20 from production + 20 more on the new window
+    # validation comes from the new batch, which the base never saw: every row stays
+    manifest = json.loads((project / "data" / "prepared" / "manifest.json").read_text())
+    assert report["val_rows"] == manifest["rows"]["val"]
+    # same batches, another seed: the new validation rows include rows the base trained on; they go
+    write_params(project, {"seed": 43})
+    out = run(["dvc", "repro"], project).stdout
+    assert "validation rows left out: rows in the warm-start base model's training or validation" in out
+    report = json.loads((project / "reports" / "candidates" / "xgboost.json").read_text())
+    manifest = json.loads((project / "data" / "prepared" / "manifest.json").read_text())
+    assert 0 < report["val_rows"] < manifest["rows"]["val"]
 
 
 def test_help_is_instant_and_lists_every_command(tmp_path):
