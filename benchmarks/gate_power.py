@@ -91,7 +91,7 @@ def main() -> int:
     print(f"gate power: {args.rows:,} rows, {args.trials} trials per cell, champion accuracy "
           f"{CHAMPION_ACCURACY}, classes {dict(zip(CLASSES, SHARES, strict=True))}")
     for mode, cfg in configs.items():
-        print(f"  {mode}: lower {cfg['confidence']:.0%} bound of the gain > {cfg['threshold']:+.3f}; "
+        print(f"  {mode}: lower {100 * cfg['confidence']:g}% bound of the gain > {cfg['threshold']:+.3f}; "
               f"guards {dict(cfg['max_drop'])}, class F1 {cfg['max_class_f1_drop']}")
     names = list(dict.fromkeys(["accuracy", "recall_Alto", *(f"f1_{c}" for c in CLASSES), *(
         n for cfg in configs.values() for n in interval_metrics(cfg, CLASSES))]))

@@ -47,6 +47,7 @@ MODES = ("non_inferiority", "superiority")
 HEADLINE = ("accuracy", "balanced_accuracy", "precision_weighted", "recall_weighted", "f1_weighted",
             "f1_macro", "roc_auc", "gini", "ks", "log_loss", "brier")
 PER_ROW = ("accuracy", "log_loss", "brier")  # metrics that are means of per-row values
+DISPLAY_LEVEL = 0.95  # the interval the report shows; decisions use the gate's one-sided level
 EXACT_BELOW = 25  # discordant pairs below which McNemar uses the exact binomial test
 
 
@@ -208,12 +209,15 @@ def percentile_interval(delta: np.ndarray, resamples: int, confidence: float, se
 def gate_intervals(cfg: dict[str, Any], y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray,
                    classes: list[str], seed: int) -> tuple[dict[str, list[float]], dict[str, Any]]:
     """Paired-bootstrap intervals of challenger - champion for every metric the gate judges, on the
-    same resamples (same seed); two-sided at 2c - 1 so each end is a one-sided bound at level c."""
+    same resamples (same seed); two-sided at 2c - 1 so each end is a one-sided bound at level c.
+    Also the primary metric's 95 % interval, for display."""
     level = 2 * cfg["confidence"] - 1
     names = interval_metrics(cfg, classes)
-    deltas = bootstrap_deltas(y, proba_a, proba_b, names, classes, cfg["bootstrap_resamples"], seed)
-    boots = {m: percentile_interval(deltas[m], cfg["bootstrap_resamples"], level, seed) for m in names}
-    return {k: b["interval"] for k, b in boots.items()}, boots[cfg["primary_metric"]]
+    resamples = cfg["bootstrap_resamples"]
+    deltas = bootstrap_deltas(y, proba_a, proba_b, names, classes, resamples, seed)
+    intervals = {m: percentile_interval(deltas[m], resamples, level, seed)["interval"] for m in names}
+    # what reviewers read: the usual two-sided 95 % interval of the primary metric's difference
+    return intervals, percentile_interval(deltas[cfg["primary_metric"]], resamples, DISPLAY_LEVEL, seed)
 
 
 def flip_table(pred_a: np.ndarray, pred_b: np.ndarray, classes: list[str]) -> dict[str, Any]:
@@ -441,7 +445,7 @@ def gate_checks(cfg: dict[str, Any], cand: dict[str, float | None], champ: dict[
                                  "champion's model (same sha256): nothing changed, nothing to promote"))
         gain = _direction(metric) * (cand[metric] - champ[metric])
         low, _ = improvement_bounds(metric, intervals[metric])
-        threshold, pct = cfg["threshold"], f"{cfg['confidence']:.0%}"
+        threshold, pct = cfg["threshold"], f"{100 * cfg['confidence']:g}%"
         ok = low > threshold - 1e-12
         if cfg["mode"] == "non_inferiority":
             claim = (f"so it is not worse by more than the margin {cfg['margin']:.4f}" if ok else
@@ -677,7 +681,7 @@ def summary_line(result: dict[str, Any]) -> str:
         low, high = result["confidence_interval"]
         head = (f"compare: {result['decision']}: {metric} {cand:.4f} vs champion "
                 f"{result['models']['champion']['version']} {m['champion']:.4f} (delta {m['delta']:+.4f}, "
-                f"{result['gate']['confidence']:.0%} CI [{low:+.4f}, {high:+.4f}], McNemar p="
+                f"{result['bootstrap']['confidence']:.0%} CI [{low:+.4f}, {high:+.4f}], McNemar p="
                 f"{result['mcnemar']['p_value']:.3g})")
     return head + "\n" + "\n".join(f"  - {r}" for r in result["reasons"])
 
