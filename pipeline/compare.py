@@ -287,10 +287,8 @@ def identity(card: dict[str, Any], role: str, version: str, commit: str | None, 
         "val_rows": (data.get("rows") or {}).get("val"),
         "data_files": [{k: f.get(k) for k in ("path", "sha256", "rows")} for f in data.get("files") or []],
         "test_holdout_of": data.get("test_holdout_of"),
-        "training_seconds": training.get("seconds"),
         "training_strategy": training.get("strategy"),
         "best_params": training.get("best_params"),
-        "code_commit": card.get("code_commit"),
     }
 
 
@@ -534,14 +532,15 @@ def _short(commit: str | None) -> str | None:
 
 def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
     from pipeline import plots
-    from pipeline.evaluate import CARD_JSON, git_commit
+    from pipeline.evaluate import CARD_JSON
     from pipeline.io import load_model, read_frame, read_json, sha256, write_json
     from pipeline.metrics import classification_metrics, rounded
     from pipeline.prepare import unseen_rows
-    from pipeline.revision import production
+    from pipeline.revision import production, resolve
     from pipeline.schema import from_params
-    from pipeline.train import PRODUCTION_MODEL
+    from pipeline.train import PRODUCTION_MODEL, TIMINGS
 
+    COMPARISON.unlink(missing_ok=True)  # a failed comparison leaves no decision behind (fail closed)
     cfg = gate_config(params)
     schema = from_params(params)
     classes = list(schema.classes)
@@ -566,7 +565,7 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
             "left out: " + "; ".join(f"{e['rows']} {e['reason']}" for e in evaluation["excluded"]))
     test = test[keep].reset_index(drop=True)
     y = schema.class_index(test[schema.target])
-    head = git_commit()
+    head = resolve("HEAD")
     cand_model = load_model(PRODUCTION_MODEL)
     proba_b = _scores(cand_model, card, test, classes, schema.features, f"challenger {PRODUCTION_MODEL}")
     values_b = classification_metrics(y, proba_b, classes)
@@ -580,6 +579,8 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
             raise PipelineError(f"params.yaml: gate.primary_metric '{metric}': unknown metric") from None
     challenger = identity(card, "challenger", f"work tree @ {_short(head) or 'no commit'}", head, digest,
                           PRODUCTION_MODEL.stat().st_size)
+    timing = TIMINGS / f"{challenger['family']}.json"  # this run's log (untracked): seconds are volatile
+    challenger["training_seconds"] = read_json(timing)["train_seconds"] if timing.exists() else None
     baseline = trivial_baseline(metric, y, classes)
 
     result: dict[str, Any] = {
@@ -604,7 +605,7 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
             "models": {"champion": None, "challenger": challenger},
             "metrics": {k: {"champion": None, "challenger": v, "delta": None} for k, v in cand.items()},
         }
-        result["base"]["commit"] = _resolve(base)
+        result["base"]["commit"] = resolve(base)
         confusion_pair_png(CONFUSION_PNG, y, {"challenger": proba_b.argmax(axis=1)}, classes)
         plots.curves_png(ROC_PNG, roc, "roc", "ROC one-vs-rest: challenger (no champion yet)")
     else:
@@ -656,12 +657,6 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
     result = rounded(result)
     write_json(COMPARISON, result)
     return result
-
-
-def _resolve(rev: str) -> str | None:
-    from pipeline.revision import resolve
-
-    return resolve(rev)
 
 
 def _sha(data: bytes) -> str:
