@@ -129,7 +129,7 @@ def test_imbalanced_binary_target_is_judged_by_ranking(tmp_path):
 
     project = make_project(tmp_path, git=False)
     shutil.rmtree(project / "data" / "batches")
-    x, y = make_classification(n_samples=6000, n_features=8, n_informative=5, weights=[0.95],
+    x, y = make_classification(n_samples=6000, n_features=8, n_informative=5, weights=[0.95], flip_y=0,
                                class_sep=1.2, random_state=3)
     frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(8)])
     frame["default"] = pd.Series(y).map({0: "paid", 1: "default"})
