@@ -51,9 +51,9 @@ def read_bytes(path: str, rev: str, label: str | None = None) -> bytes | None:
         info = fs.info(path)
     except Exception as exc:  # dvc raises many kinds: bad rev, broken dvc.lock...
         raise PipelineError(f"{path}@{where}: cannot be read through DVC ({one_line(exc)})") from None
-    dvc_info = info.get("dvc_info") or {}
-    if dvc_info.get("isout") and not dvc_info.get("md5"):
-        return None  # declared in dvc.yaml but pinned by no dvc.lock at that revision: not produced yet
+    entry = (info.get("dvc_info") or {}).get("entry")
+    if "fs_info" not in info and entry is not None and entry.hash_info is None:
+        return None  # declared in dvc.yaml, never produced: no dvc.lock pins it at that revision
     try:
         return fs.read_bytes(path)
     except Exception as exc:
