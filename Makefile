@@ -111,6 +111,8 @@ bench: install
 	$(PY) benchmarks/compare.py
 	$(PY) benchmarks/memory.py
 	$(PY) benchmarks/scaling.py
+	$(PY) benchmarks/gate_power.py
+	$(PY) benchmarks/label_free.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
