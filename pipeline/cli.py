@@ -34,16 +34,16 @@ def _add_simulate(sub) -> None:
     p.add_argument("--scenario", default="stable",
                    help="stable | salary_inflation | policy_change | new_segment (default stable)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("-o", "--output", required=True, help="CSV file to write")
+    p.add_argument("-o", "--output", required=True, help="batch file to write: .csv or .parquet")
     p.set_defaults(handler="pipeline.simulate:cli")
 
 
 def _add_schema(sub) -> None:
-    p = sub.add_parser("schema", help="infer the dataset schema from CSV batches into params.yaml",
+    p = sub.add_parser("schema", help="infer the dataset schema from CSV or Parquet batches into params.yaml",
                        description="Infer target, classes, numeric and categorical features from "
                        "the CSV files in DIR and write them into params.yaml (schema block, "
                        "data.batches_dir); every other line of params.yaml is kept.")
-    p.add_argument("--data", required=True, help="directory of CSV batches")
+    p.add_argument("--data", required=True, help="directory of CSV or Parquet batches")
     p.add_argument("--target", required=True, help="the label column")
     p.add_argument("--id", help="row identifier column (optional)")
     p.add_argument("--time", help="period/time column (optional)")
@@ -86,8 +86,8 @@ def _add_predict(sub) -> None:
                        description="Score raw rows (no target needed): writes the id, the "
                        "predicted class and one probability column per class, in input order. "
                        "Input is checked against the data contract first.")
-    p.add_argument("input", help="CSV of rows to score")
-    p.add_argument("-o", "--output", required=True, help="CSV to write")
+    p.add_argument("input", help="CSV or Parquet file of rows to score")
+    p.add_argument("-o", "--output", required=True, help="file to write (.csv, or .parquet)")
     p.add_argument("--model", default="models/model.skops", help="model file (default: production)")
     p.set_defaults(handler="pipeline.predict:cli")
 
@@ -216,8 +216,8 @@ def _add_drift(sub) -> None:
                        "a large effect; share of drifted features -> keep / consider / retrain. Writes "
                        "reports/drift.json and plots. With --reference and --current, any two CSV "
                        "files. Exits 0 whatever the verdict.")
-    p.add_argument("--reference", help="reference CSV (two-file mode)")
-    p.add_argument("--current", help="current CSV (two-file mode)")
+    p.add_argument("--reference", help="reference CSV or Parquet file (two-file mode)")
+    p.add_argument("--current", help="current CSV or Parquet file (two-file mode)")
     p.add_argument("-o", "--output", help="JSON to write (default reports/drift.json; drift.json "
                    "in two-file mode)")
     p.add_argument("--model", help="two-file mode: a model file for prediction (and concept) drift")

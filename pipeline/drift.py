@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "concept": {"correlation_change": 0.1, "performance_drop": 0.02, "bootstrap": 1000,
                 "confidence": 0.95, "metric": None},
     "seed": 0,
+    "in_memory_rows": 5_000_000,
 }
 
 
@@ -66,23 +67,32 @@ def data_drift(reference, current, numeric: list[str], categorical: list[str],
     cfg = settings(cfg)
     features: dict[str, dict[str, Any]] = {}
     for col in numeric:
-        features[col] = _numeric_column(reference[col], current[col], col, int(cfg["psi_bins"]))
+        features[col] = _numeric_column(reference, current, col, int(cfg["psi_bins"]))
     for col in categorical:
-        ref, cur = stats.category_counts(reference[col]), stats.category_counts(current[col])
+        ref, cur = _counts(reference[col]), _counts(current[col])
         features[col] = {"type": "categorical", **stats.categorical(ref, cur)}
         features[col]["pvalue"] = features[col]["chi2"]["pvalue"]
     return verdict(features, cfg)
 
 
-def _numeric_column(ref_values, cur_values, col: str, bins: int) -> dict[str, Any]:
+def _counts(values) -> dict[str, int]:
+    """Counts per category: counted here, or already counted while streaming (pipeline.columns)."""
+    from pipeline import stats
+    from pipeline.columns import CategoryCounts
+
+    return dict(values.counts) if isinstance(values, CategoryCounts) else stats.category_counts(values)
+
+
+def _numeric_column(reference, current, col: str, bins: int) -> dict[str, Any]:
+    """One column of each side at a time (a streamed column is read here, sorted, then dropped)."""
     from pipeline import stats
 
     try:
-        xs, ref_missing = stats.sorted_values(ref_values)
-        ys, cur_missing = stats.sorted_values(cur_values)
+        xs, ref_missing = stats.sorted_values(reference[col])
+        ys, cur_missing = stats.sorted_values(current[col])
     except (TypeError, ValueError):
         raise PipelineError(f"column '{col}': expected numbers (a numeric feature), found text "
-                            f"such as {_text_sample(ref_values, cur_values)}") from None
+                            f"such as {_text_sample(reference[col], current[col])}") from None
     out: dict[str, Any] = {"type": "numeric",
                            "missing": {"reference": _share(ref_missing, xs.size),
                                        "current": _share(cur_missing, ys.size)}}
@@ -608,16 +618,29 @@ def held_out_rows(files: list[Path], lengths: list[int], card: dict[str, Any]):
 
 
 def _read(paths: list[Path], schema_columns: list[str] | None = None, numeric: list[str] | None = None,
-          lengths: list[int] | None = None):
+          lengths: list[int] | None = None, limit_rows: int | None = None):
     """Read batches; schema columns must be there, numeric ones must hold numbers (named if not).
-    `lengths`, when given, receives each file's row count (in order)."""
+    `lengths`, when given, receives each file's row count (in order).
+
+    Parquet batches with more than `limit_rows` rows together are not read: their columns are
+    streamed one at a time while the statistics need them (pipeline.columns)."""
     import pandas as pd
 
-    from pipeline.io import read_csv
+    from pipeline import columns
+    from pipeline.io import read_table
 
+    if limit_rows is not None and columns.streamable(paths, limit_rows):
+        source = columns.ParquetColumns(paths)
+        for col in schema_columns or []:
+            if col not in source:
+                raise PipelineError(f"{paths[0]}: column '{col}': required by the schema, not found")
+        error = columns.numeric_types_error(source, numeric or [])
+        if error:
+            raise PipelineError(error)
+        return source
     frames = []
     for path in paths:
-        frame = read_csv(path)
+        frame = read_table(path)
         for col in schema_columns or []:
             if col not in frame.columns:
                 raise PipelineError(f"{path}: column '{col}': required by the schema, not found")
@@ -632,6 +655,13 @@ def _check_numeric(path, frame, numeric: list[str]) -> None:
     """Text in a numeric column: one line naming the file, the column and the rule."""
     import pandas as pd
 
+    from pipeline.columns import ParquetColumns, numeric_types_error
+
+    if isinstance(frame, ParquetColumns):  # types from the Parquet schema, no column read
+        error = numeric_types_error(frame, numeric)
+        if error:
+            raise PipelineError(error)
+        return
     for col in numeric:
         if col in frame.columns and not (pd.api.types.is_numeric_dtype(frame[col])
                                          or frame[col].isna().all()):
@@ -655,7 +685,13 @@ def analyse(reference, current, schema: Schema | None, numeric: list[str], categ
 
     `held_out`: the reference rows the model never trained on, for its reference predictions (a
     forest's outputs on its own training rows are overconfident, so every month would "drift")."""
+    from pipeline.columns import ParquetColumns
+
     result = data_drift(reference, current, numeric, categorical, cfg)
+    streamed = isinstance(reference, ParquetColumns) or isinstance(current, ParquetColumns)
+    if streamed:
+        model, model_reason = None, (f"more rows than drift.in_memory_rows ({cfg['in_memory_rows']}): "
+                                     "the columns were streamed, the model needs whole rows")
     if model is not None and schema is not None:
         result["prediction_drift"] = prediction_drift(
             model, reference if held_out is None else held_out, current, schema, cfg)
@@ -688,15 +724,16 @@ def run_stage(params: dict[str, Any], output: Path = REPORT) -> dict[str, Any]:
         write_figures(result, None, None, FIGURES, PLOT_DATA)
         write_json(output, _round(result))
         return result
-    needed = [*schema.features]
+    needed, limit = [*schema.features], int(cfg["in_memory_rows"])
     lengths: list[int] = []
-    reference = _read(ref_files, needed, list(schema.numeric), lengths)
-    current = _read([current_file], needed, list(schema.numeric))
+    reference = _read(ref_files, needed, list(schema.numeric), lengths, limit)
+    current = _read([current_file], needed, list(schema.numeric), limit_rows=limit)
     card_metrics, held_out = None, None
     if prod is not None:
         card_metrics = ((prod.card.get("metrics") or {}).get("test")) or None
-        keep, base["reference"]["predictions"] = held_out_rows(ref_files, lengths, prod.card)
-        held_out = reference[keep] if keep is not None else None
+        if lengths:  # read in memory (a streamed reference gets no model outputs: see analyse)
+            keep, base["reference"]["predictions"] = held_out_rows(ref_files, lengths, prod.card)
+            held_out = reference[keep] if keep is not None else None
     result = analyse(reference, current, schema, list(schema.numeric), list(schema.categorical), cfg,
                      model=prod.model if prod is not None else None,
                      reference_performance=card_metrics,
@@ -713,9 +750,17 @@ def infer_columns(reference, current, exclude: set[str]) -> tuple[list[str], lis
     """Numeric when both sides parse as numbers; categorical otherwise; identifier-like text skipped."""
     import pandas as pd
 
+    from pipeline.columns import ParquetColumns
+
     numeric, categorical, skipped = [], [], []
     for col in reference.columns:
         if col not in current.columns or col in exclude:
+            continue
+        if isinstance(reference, ParquetColumns) or isinstance(current, ParquetColumns):
+            # streamed: the Parquet types decide (no distinct count, so no identifier skipping)
+            both = all(s.is_numeric(col) if isinstance(s, ParquetColumns) else
+                       pd.api.types.is_numeric_dtype(s[col]) for s in (reference, current))
+            (numeric if both else categorical).append(col)
             continue
         a, b = reference[col], current[col]
         if all(pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) for s in (a, b)):
@@ -734,11 +779,12 @@ def run_files(params_path: str, reference_path: str, current_path: str, output: 
     from pipeline.io import load_model, write_json
     from pipeline.schema import from_params
 
-    reference = _read([Path(reference_path)])
-    current = _read([Path(current_path)])
-    schema, params = None, {}
-    if Path(params_path).exists():
-        params = P.load(params_path)
+    params = P.load(params_path) if Path(params_path).exists() else {}
+    limit = int(settings(params.get("drift"))["in_memory_rows"])
+    reference = _read([Path(reference_path)], limit_rows=limit)
+    current = _read([Path(current_path)], limit_rows=limit)
+    schema = None
+    if params:
         try:
             candidate = from_params(params)
             if all(c in reference.columns and c in current.columns for c in candidate.features):

@@ -113,16 +113,32 @@ def _read_verified(entry: dict[str, Any], commit: str):
 
     import pandas as pd
 
-    from pipeline.io import read_csv, sha256
+    from pipeline.io import read_table, sha256
     from pipeline.revision import read_bytes
 
     path = Path(entry["path"])
     if path.exists() and sha256(path) == entry.get("sha256"):
-        return read_csv(path)
+        return read_table(path)
     data = read_bytes(entry["path"], commit)
     if data is None:
         return None
+    if path.suffix.lower() == ".parquet":
+        return pd.read_parquet(_io.BytesIO(data))
     return pd.read_csv(_io.BytesIO(data), engine="pyarrow")
+
+
+def _streamed_reference(entries: list[dict[str, Any]], drift_cfg: dict[str, Any]):
+    """A training window of Parquet files over drift.in_memory_rows, unchanged in the work tree:
+    its columns streamed (pipeline.columns) instead of one frame; None otherwise."""
+    from pipeline import columns, drift
+    from pipeline.io import sha256
+
+    paths = [Path(e["path"]) for e in entries]
+    if not columns.streamable(paths, int(drift.settings(drift_cfg)["in_memory_rows"])):
+        return None
+    if any(sha256(p) != e.get("sha256") for p, e in zip(paths, entries, strict=True)):
+        return None  # changed since training: the verified bytes come from git or DVC, in memory
+    return columns.ParquetColumns(paths)
 
 
 def select_batches(params: dict[str, Any], card: dict[str, Any], explicit: list[str] | None) -> list[Path]:
@@ -320,6 +336,7 @@ def score_period(path: Path, frame, model, schema, cfg: dict[str, Any], calibrat
         correct = proba[labelled].argmax(axis=1) == y
     if reference is not None:
         from pipeline import drift
+        from pipeline.columns import ParquetColumns
 
         d = drift.data_drift(reference, frame, list(schema.numeric), list(schema.categorical), drift_cfg)
         row["data_drift"] = {k: d.get(k) for k in ("share_drifted", "n_drifted", "recommendation",
@@ -330,10 +347,15 @@ def score_period(path: Path, frame, model, schema, cfg: dict[str, Any], calibrat
         row["drift_share"] = d.get("share_drifted")
         row["drifted_features"] = d.get("n_drifted")
         row["drift_recommendation"] = d.get("recommendation")
-        pred = drift.prediction_drift(model, reference if held_out is None else held_out, frame, schema,
-                                      drift_cfg)
-        row["prediction_drift_detail"] = {k: v for k, v in pred.items() if k != "outputs"}
-        row["prediction_drift"] = _prediction_drift_flag(pred)
+        if isinstance(reference, ParquetColumns):  # streamed: the model needs whole rows
+            row["prediction_drift_detail"] = {"reason": "training window streamed by column "
+                                                        "(drift.in_memory_rows)"}
+            row["prediction_drift"] = None
+        else:
+            pred = drift.prediction_drift(model, reference if held_out is None else held_out, frame,
+                                          schema, drift_cfg)
+            row["prediction_drift_detail"] = {k: v for k, v in pred.items() if k != "outputs"}
+            row["prediction_drift"] = _prediction_drift_flag(pred)
     return row, correct
 
 
@@ -362,7 +384,7 @@ def run(params: dict[str, Any], rev: str = "main", batches: list[str] | None = N
         force_retrain: bool = False) -> dict[str, Any]:
     import pandas as pd
 
-    from pipeline.io import read_csv, write_json, write_text
+    from pipeline.io import read_table, write_json, write_text
     from pipeline.revision import production
     from pipeline.schema import from_params
 
@@ -383,9 +405,11 @@ def run(params: dict[str, Any], rev: str = "main", batches: list[str] | None = N
 
     # reference: the training window (drift), and the model's test holdout (calibration, ADWIN)
     drift_cfg = params.get("drift") or {}  # the drift stage's thresholds (its defaults when absent)
-    frames = [_read_verified(f, prod.commit) for f in card["data"]["files"]]
-    reference = pd.concat(frames, ignore_index=True) if frames and all(f is not None for f in frames) \
-        else None  # training files neither in the work tree nor at the model's commit: no drift
+    reference = _streamed_reference(card["data"]["files"], drift_cfg)
+    if reference is None:
+        frames = [_read_verified(f, prod.commit) for f in card["data"]["files"]]
+        reference = pd.concat(frames, ignore_index=True) if frames and all(f is not None for f in frames) \
+            else None  # training files neither in the work tree nor at the model's commit: no drift
     hold, exact = holdout(card, prod.commit, schema)
     calibration, hold_correct, held_out = None, None, None
     if hold is not None and len(hold):
@@ -403,7 +427,7 @@ def run(params: dict[str, Any], rev: str = "main", batches: list[str] | None = N
     paths = select_batches(params, card, batches)
     periods, correctness, frames_by_period = [], [], {}
     for path in paths:
-        frame = read_csv(path)
+        frame = read_table(path)
         _check_columns(path, frame, schema)
         row, correct = score_period(path, frame, prod.model, schema, cfg, calibration, reference, drift_cfg,
                                     held_out)

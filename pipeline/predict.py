@@ -14,11 +14,11 @@ def run(params: dict[str, Any], input_path: Path, output: Path, model_path: Path
     import pandas as pd
 
     from pipeline.evaluate import predict_proba
-    from pipeline.io import load_model, read_csv, write_frame
+    from pipeline.io import load_model, read_table, write_frame
     from pipeline.schema import from_params
 
     schema = from_params(params)
-    frame = read_csv(input_path)
+    frame = read_table(input_path)
     missing = [c for c in schema.features if c not in frame.columns]
     if missing:
         raise PipelineError(

@@ -132,7 +132,7 @@ def _strata(frame, schema: Schema):
 
 
 def run(params: dict[str, Any]) -> dict[str, Any]:
-    from pipeline.io import batch_files, read_csv, sha256, write_frame, write_json
+    from pipeline.io import batch_files, read_table, sha256, write_frame, write_json
     from pipeline.schema import from_params
 
     schema = from_params(params)
@@ -141,7 +141,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
                    P.section(params, "window"))
     frames, manifest = [], []
     for path in files:
-        frame = read_csv(path)
+        frame = read_table(path)
         missing = [c for c in [*schema.features, schema.target] if c not in frame.columns]
         if missing:
             raise PipelineError(f"{path}: column '{missing[0]}': required by the schema, not found")

@@ -574,9 +574,9 @@ def _rows(path: Path, manifest: dict) -> int | None:
     if path.name in known:
         return known[path.name]
     try:
-        from pipeline.io import read_csv
+        from pipeline.io import read_table
 
-        return len(read_csv(path))
+        return len(read_table(path))
     except PipelineError:
         return None
 

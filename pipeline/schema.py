@@ -82,9 +82,9 @@ def infer(
     """Infer a schema block from data: numbers are numeric unless they are few distinct integers."""
     import pandas as pd
 
-    from pipeline.io import read_csv
+    from pipeline.io import read_table
 
-    frame = pd.concat([read_csv(f) for f in files], ignore_index=True)
+    frame = pd.concat([read_table(f) for f in files], ignore_index=True)
     if target not in frame.columns:
         raise PipelineError(f"{files[0]}: column '{target}': target column not found")
     for name, col in (("--id", id_col), ("--time", time_col)):
@@ -147,7 +147,7 @@ def cli(args) -> int:
     from pipeline import params as P
     from pipeline.io import batch_files, write_text
 
-    files = batch_files(args.data)
+    files = batch_files(args.data, "*")  # CSV and Parquet alike
     block = infer(files, args.target, args.id, args.time, args.max_categories)
     metric, reason = primary_metric(block.pop("class_counts"))
     path = Path(args.params)
@@ -156,6 +156,8 @@ def cli(args) -> int:
     data = P.load(path) if path.exists() else {}
     data_block = dict(data.get("data") or {})
     data_block["batches_dir"] = Path(args.data).as_posix()
+    suffixes = {f.suffix.lower() for f in files}
+    data_block["pattern"] = f"*{suffixes.pop()}" if len(suffixes) == 1 else "*"
     text = P.replace_block(text, "data", data_block)
     write_text(path, P.replace_block(text, "train", {**(data.get("train") or {}), "primary_metric": metric}))
     print(f"schema: {len(block['numeric'])} numeric, {len(block['categorical'])} categorical, "

@@ -133,6 +133,11 @@ def fit_one(family: str, hp: dict[str, Any], pre, data: dict[str, Any], cfg: dic
         if init_model is not None:
             fit_kw["init_model"] = init_model
     est.fit(data["Xt"], data["yt"], **fit_kw)
+    return _pipeline(pre, est)
+
+
+def _pipeline(pre, est):
+    """The saved form of every model: raw rows in, the fitted preprocessing, then the estimator."""
     from sklearn.pipeline import Pipeline
 
     return Pipeline([("preprocess", pre), ("model", est)])
@@ -167,8 +172,24 @@ def _unseen_by_base(val, log):
 
 
 def run(params: dict[str, Any], family: str, log=print) -> dict[str, Any]:
-    import numpy as np
+    """Train one family with the engine params choose: in this process, or on a Dask cluster."""
+    train_cfg = P.section(params, "train")
+    engine = train_cfg.get("engine", "local")
+    if engine == "local":
+        return _run(params, family, log)
+    if engine != "dask":
+        raise PipelineError(f"params.yaml: train.engine '{engine}': expected local or dask")
+    if train_cfg.get("strategy") == "warm_start":
+        raise PipelineError("params.yaml: train.strategy warm_start: not available with train.engine "
+                            "dask (continue boosting with engine local)")
+    from pipeline import cluster
 
+    dask_cfg = P.section(params, "train", "dask")
+    with cluster.session(dask_cfg, log) as client:
+        return _run(params, family, log, client=client, dask_cfg=dask_cfg)
+
+
+def _run(params: dict[str, Any], family: str, log, client=None, dask_cfg=None) -> dict[str, Any]:
     from pipeline.io import read_frame, save_model, write_json
     from pipeline.metrics import classification_metrics, higher_is_better, lookup, rounded
     from pipeline.schema import from_params
@@ -182,36 +203,61 @@ def run(params: dict[str, Any], family: str, log=print) -> dict[str, Any]:
     seed, n_jobs = int(params.get("seed", 0)), int(train_cfg.get("n_jobs", 2))
     metric = train_cfg.get("primary_metric", "accuracy")
     classes = list(schema.classes)
-    train, val = read_frame("data/prepared/train.parquet"), read_frame("data/prepared/val.parquet")
+    if client is not None:
+        from pipeline import cluster
 
-    base = _warm_start_base(family) if train_cfg.get("strategy") == "warm_start" else None
-    if base is not None:
-        val = _unseen_by_base(val, log)
-        pre = base.named_steps["preprocess"]
-        trials = [{k: v for k, v in base.named_steps["model"].get_params().items()
-                   if k in (cfg.get("search") or {})}]
-        log(f"[{family}] warm start from {PRODUCTION_MODEL}")
+        pre, data = cluster.load(client, schema, lambda: build_preprocessor(schema, family == "logistic"),
+                                 family, dask_cfg, seed)
+        base, trials = None, sample_space(cfg.get("search"), cfg.get("n_trials", 1), seed)
+        rows = {"train_rows": data["n_train"], "val_rows": len(data["yv"])}
+        if family not in cluster.DASK_FAMILIES:
+            log(f"[{family}] no Dask interface: trains locally on {data['sampled_rows']} of "
+                f"{data['n_train']} rows (train.dask.sample_rows), scored on the whole validation split")
+            rows["sampled_rows"] = data["sampled_rows"]
+
+        def fit_score(hp: dict[str, Any]):
+            full = {**(cfg.get("fixed") or {}), **hp}
+            if family in cluster.DASK_FAMILIES:
+                rounds = int(cfg.get("early_stopping_rounds", 0))
+                est = build_estimator(family, full, len(classes), seed, n_jobs, rounds)
+                local, proba = cluster.fit_score(client, family, est, data, rounds, dask_cfg)
+                return _pipeline(pre, local), proba
+            model = fit_one(family, full, pre, data, cfg, seed, n_jobs)
+            return model, cluster.predict_proba(model, data["val"], list(schema.features), len(classes))
     else:
-        pre = build_preprocessor(schema, scale=family == "logistic").fit(train[schema.features])
-        trials = sample_space(cfg.get("search"), cfg.get("n_trials", 1), seed)
-    data = {
-        "Xt": pre.transform(train[schema.features]), "yt": schema.class_index(train[schema.target]),
-        "Xv": pre.transform(val[schema.features]), "yv": schema.class_index(val[schema.target]),
-        "n_classes": len(classes),
-    }
+        train, val = read_frame("data/prepared/train.parquet"), read_frame("data/prepared/val.parquet")
+        base = _warm_start_base(family) if train_cfg.get("strategy") == "warm_start" else None
+        if base is not None:
+            val = _unseen_by_base(val, log)
+            pre = base.named_steps["preprocess"]
+            trials = [{k: v for k, v in base.named_steps["model"].get_params().items()
+                       if k in (cfg.get("search") or {})}]
+            log(f"[{family}] warm start from {PRODUCTION_MODEL}")
+        else:
+            pre = build_preprocessor(schema, scale=family == "logistic").fit(train[schema.features])
+            trials = sample_space(cfg.get("search"), cfg.get("n_trials", 1), seed)
+        data = {
+            "Xt": pre.transform(train[schema.features]), "yt": schema.class_index(train[schema.target]),
+            "Xv": pre.transform(val[schema.features]), "yv": schema.class_index(val[schema.target]),
+            "n_classes": len(classes),
+        }
+        rows = {"train_rows": int(len(train)), "val_rows": int(len(val))}
+
+        def fit_score(hp: dict[str, Any]):
+            init = base.named_steps["model"] if base is not None else None
+            if init is not None:
+                init = init.get_booster() if family == "xgboost" else init.booster_
+            model = fit_one(family, {**(cfg.get("fixed") or {}), **hp}, pre, data, cfg, seed, n_jobs, init)
+            return model, model.named_steps["model"].predict_proba(data["Xv"])
+
     better = higher_is_better(metric)
     best: dict[str, Any] | None = None
     history, seconds_per_trial = [], []
     started = time.perf_counter()
     for i, hp in enumerate(trials, 1):
         t0 = time.perf_counter()
-        init = base.named_steps["model"] if base is not None else None
-        if init is not None:
-            init = init.get_booster() if family == "xgboost" else init.booster_
-        with one_blas_thread():
-            model = fit_one(family, {**(cfg.get("fixed") or {}), **hp}, pre, data, cfg, seed, n_jobs,
-                            init)
-        proba = model.named_steps["model"].predict_proba(data["Xv"])
+        with one_blas_thread():  # the boosters' own threads (and Dask's workers) are unaffected
+            model, proba = fit_score(hp)
         values = classification_metrics(data["yv"], proba, classes)
         value = lookup(values, metric)
         seconds = time.perf_counter() - t0
@@ -235,9 +281,9 @@ def run(params: dict[str, Any], family: str, log=print) -> dict[str, Any]:
         "best_iteration": int(best_iteration) if best_iteration is not None else None,
         "strategy": "warm_start" if base is not None else "from_scratch",
         "trials": history,
-        "train_rows": int(len(train)),
-        "val_rows": int(len(val)),
-        "n_features_encoded": int(np.asarray(data["Xt"]).shape[1]),
+        "engine": "dask" if client is not None else "local",
+        **rows,
+        "n_features_encoded": len(pre.get_feature_names_out()),
     }
     write_json(CANDIDATE_REPORTS / f"{family}.json", result)
     timing = {"train_seconds": round(time.perf_counter() - started, 2), "trials": seconds_per_trial}
