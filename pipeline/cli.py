@@ -87,7 +87,8 @@ def _add_predict(sub) -> None:
                        "Input is checked against the data contract first.")
     p.add_argument("input", help="CSV of rows to score")
     p.add_argument("-o", "--output", required=True, help="CSV to write")
-    p.add_argument("--model", default="models/model.skops", help="model file (default: production)")
+    p.add_argument("--model", help="model file (default: the registry's prod stage, fetched through "
+                   "DVC; main's model before anything is registered)")
     p.set_defaults(handler="pipeline.predict:cli")
 
 
@@ -127,7 +128,8 @@ def _add_monitor(sub) -> None:
                        "triggers (decision retrain/wait) and, after a promotion, compare with the "
                        "previous version. Writes reports/monitoring/{history.csv,latest.json,"
                        "metrics.png,issue.md}. Exit 0 whatever it finds: alerts are findings.")
-    p.add_argument("--rev", default="main", help="git revision holding the production model (default main)")
+    p.add_argument("--rev", help="git revision holding the model to monitor (default: the registry's "
+                   "prod stage, `gto show credit-risk#prod`; main's model before anything is registered)")
     p.add_argument("--batches", nargs="+", help="batch files to score (default: those in data.batches_dir "
                    "newer than the model's training window)")
     p.add_argument("--now", help="date of the run, YYYY-MM-DD (default today, UTC): model age, period")
@@ -144,8 +146,10 @@ def _add_compare(sub) -> None:
                        "checkout) and the work tree's model on the same test holdout; paired bootstrap "
                        "interval of the primary-metric difference, McNemar's test, guards and floors "
                        "(gate in params.yaml). Writes reports/comparison.json and reports/compare/*.png. "
-                       "Exit 0 promote (or first model passing the floors), 1 reject, 2 error.")
-    p.add_argument("--base", default="main", help="git revision of the champion (default main)")
+                       "Exit 0 whatever the verdict (a rejection is a finding: merging then lands the data and keeps "
+                       "prod); 2 on an error.")
+    p.add_argument("--base", help="git revision of the champion (default: the registry's prod stage, "
+                   "`gto show credit-risk#prod`; main's model before anything is registered)")
     p.set_defaults(handler="pipeline.compare:cli")
 
 
@@ -163,16 +167,23 @@ def _add_report(sub) -> None:
 
 
 def _add_promote(sub) -> None:
-    p = sub.add_parser("promote", help="register the model main now holds (new version or rollback)",
-                       description="Check that the model pinned by dvc.lock at HEAD is in the DVC remote "
-                       "(pull it, sha256 against models/model_card.json), then register it as git tags "
-                       "in the GTO convention: a new model -> the next version credit-risk@vX.Y.Z and "
-                       "stage prod; a model equal to an earlier version's -> stage prod re-assigned to "
-                       "that version, recorded as a rollback; the current one -> nothing. Tags are "
-                       "created locally: push them with `git push origin --tags`.")
+    p = sub.add_parser("promote", help="apply a merge's verdict to the registry (promote, keep, rollback)",
+                       description="On a commit of main: check that the model pinned by dvc.lock is in "
+                       "the DVC remote (sha256 against models/model_card.json), then apply the verdict "
+                       "CI committed with it (reports/comparison.json, for these exact bytes): promote "
+                       "-> next version credit-risk@vX.Y.Z and stage prod; reject -> the data lands, "
+                       "the model is recorded as a version but prod stays; reject + the override label "
+                       "-> promoted, the override recorded; no comparison for these bytes -> prod "
+                       "stays. A revert of a promotion merge puts prod back on the version before it. "
+                       "Tags are created locally: push them with `git push origin --tags`.")
     p.add_argument("--require-remote", action="store_true",
                    help="fail when no DVC remote is configured (CI); otherwise the local cache will do")
     p.add_argument("--notes", metavar="FILE", help="also write release notes (markdown) to FILE")
+    p.add_argument("--label", action="append", help="a label of the merged pull request (repeatable); "
+                   "registry.override_label (promote-anyway) promotes a model the gate rejected")
+    p.add_argument("--actor", help="who merged / applied the override (recorded in the tag)")
+    p.add_argument("--event", metavar="FILE", help="GitHub event payload ($GITHUB_EVENT_PATH): labels "
+                   "and merger of the merged pull request")
     p.set_defaults(handler="pipeline.promote:cli")
 
 
@@ -182,6 +193,9 @@ def _add_versions(sub) -> None:
                        "metrics, training rows, the PR or commit that promoted it, rollbacks marked "
                        "(run `git fetch --tags` first in an old clone).")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--timeline", action="store_true", help="only the production timeline: for each "
+                   "period, the version in the stage and who or what put it there (PR, override, "
+                   "rollback, scheduled retraining)")
     p.set_defaults(handler="pipeline.promote:versions_cli")
 
 

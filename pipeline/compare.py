@@ -429,7 +429,7 @@ def _short(commit: str | None) -> str | None:
     return commit[:8] if commit else None
 
 
-def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
+def run(params: dict[str, Any], base: str | None = None, log=print) -> dict[str, Any]:
     from pipeline import plots
     from pipeline.evaluate import CARD_JSON
     from pipeline.io import load_model, read_frame, read_json, sha256, write_json
@@ -473,9 +473,15 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
     timing = TIMINGS / f"{challenger['family']}.json"  # this run's log (untracked): seconds are volatile
     challenger["training_seconds"] = read_json(timing)["train_seconds"] if timing.exists() else None
 
+    from pipeline.promote import production_ref
+
+    ref = production_ref(params, base)
+    if ref.note:
+        log(f"compare: {ref.note}")
+    base = ref.rev
     champion_rev = production(base)
     result: dict[str, Any] = {
-        "base": {"rev": base, "commit": None},
+        "base": {"rev": base, "commit": None, "version": ref.version},
         "primary_metric": metric,
         "higher_is_better": _direction(metric) > 0,
         "test_set": {"path": TEST_SET.as_posix(), "rows": int(len(y)), "sha256": sha256(TEST_SET),
@@ -573,4 +579,4 @@ def cli(args: argparse.Namespace) -> int:
     result = run(P.load(args.params), args.base)
     print(summary_line(result))
     print(f"wrote {COMPARISON}, {CONFUSION_PNG}, {ROC_PNG}")
-    return 0 if result["promote"] else 1
+    return 0  # a rejection is a finding (the report says what merging will do); errors exit 2

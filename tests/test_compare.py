@@ -211,7 +211,7 @@ def test_self_comparison_rejects_with_zero_delta_and_the_report_says_so(reproduc
     project = _copy(reproduced, tmp_path)
     run(["git", "tag", "credit-risk@v1.0.0"], project)
     proc = cli(["compare", "--base", "HEAD"], project, check=False)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # a rejection is a finding, not a failure
     result = json.loads((project / "reports/comparison.json").read_text())
     assert result["decision"] == "reject" and result["promote"] is False
     assert result["delta"] == 0.0
@@ -231,7 +231,8 @@ def test_self_comparison_rejects_with_zero_delta_and_the_report_says_so(reproduc
     monkeypatch.chdir(project)
     assert pipeline_cli.main(["report"]) == 0
     text = (project / "reports/report.md").read_text()
-    assert text.startswith("## ❌ Reject:") and "nothing changed" in text.splitlines()[0]
+    assert text.startswith("## ❌ Merging accepts the data and keeps v1.0.0 in production: ")
+    assert "nothing changed" in text.splitlines()[0] and "`promote-anyway`" in text.splitlines()[0]
     images = _image_paths(text)
     assert {"compare/compare_confusion.png", "compare/compare_roc.png"} <= set(images)
     assert all((project / "reports" / src).is_file() for src in images)
@@ -258,7 +259,7 @@ def test_no_champion_promotes_a_first_model_that_passes_the_floors(reproduced, t
     assert result["models"]["champion"] is None and result["delta"] is None
     monkeypatch.chdir(project)
     pipeline_cli.main(["report"])
-    assert (project / "reports/report.md").read_text().startswith("## 🆕 First model:")
+    assert (project / "reports/report.md").read_text().startswith("## 🆕 Merging puts the first model in production:")
 
     write_params(project, {"gate": {"floors": {"accuracy": 0.99}}})
     code, result = _compare(project, monkeypatch, "--base", "HEAD~1")
@@ -313,5 +314,5 @@ def test_a_clearly_better_challenger_is_promoted_with_cross_validation(reproduce
     monkeypatch.chdir(project)
     assert pipeline_cli.main(["report"]) == 0
     text = (project / "reports/report.md").read_text()
-    assert text.startswith("## ✅ Promote:")
+    assert text.startswith("## ✅ Merging promotes the challenger")
     assert "3-fold cross-validation" in text
