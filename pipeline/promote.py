@@ -491,7 +491,11 @@ def promote(params: dict[str, Any], rev: str = "HEAD", require_remote: bool = Fa
                    f"gate-reasons: {'; '.join(reasons)}")
     import gto.api
 
-    if action == "keep":
+    if found is not None and found.version == hist.prod:
+        result = {"action": "none", "version": found.version, "tag": found.tag,
+                  "text": f"{reg.model} {found.version} is already in stage {reg.stage} "
+                          f"(model sha256 {sha[:12]}): nothing to register"}
+    elif action == "keep":
         if found is None:
             version = next_version(reg, hist)
             gto.api.register(".", reg.model, commit, version=version,
@@ -503,10 +507,6 @@ def promote(params: dict[str, Any], rev: str = "HEAD", require_remote: bool = Fa
         keeps = f"keeps {hist.prod} in {reg.stage}" if hist.prod else f"leaves {reg.stage} empty"
         result["text"] = (f"{reg.model}: {by} lands its data and {keeps}; model sha256 {sha[:12]} is "
                           f"{result['version']}, not promoted: {reasons[0] if reasons else 'rejected'}")
-    elif found is not None and found.version == hist.prod:
-        result = {"action": "none", "version": found.version, "tag": found.tag,
-                  "text": f"{reg.model} {found.version} is already in stage {reg.stage} "
-                          f"(model sha256 {sha[:12]}): nothing to register"}
     else:
         version = found.version if found else next_version(reg, hist)
         if found is None:
