@@ -146,8 +146,8 @@ def _add_compare(sub) -> None:
                        "checkout) and the work tree's model on the same test holdout; paired bootstrap "
                        "interval of the primary-metric difference, McNemar's test, guards and floors "
                        "(gate in params.yaml). Writes reports/comparison.json and reports/compare/*.png. "
-                       "Exit 0 whatever the verdict (a rejection is a finding: merging then lands the data and keeps "
-                       "prod); 2 on an error.")
+                       "Exit 0 whatever the verdict (a rejection is a finding: merging then lands the "
+                       "data and keeps prod); 2 on an error.")
     p.add_argument("--base", help="git revision of the champion (default: the registry's prod stage, "
                    "`gto show credit-risk#prod`; main's model before anything is registered)")
     p.set_defaults(handler="pipeline.compare:cli")
@@ -238,10 +238,35 @@ def _add_drift(sub) -> None:
     p.set_defaults(handler="pipeline.drift:cli")
 
 
+def _add_ingest(sub) -> None:
+    p = sub.add_parser("ingest", help="scheduled: import new batch files from data.source (dvc import-url)",
+                       description="List data.source (a folder, s3:// or https:// location; fsspec) "
+                       "for files matching data.pattern; each one data.batches_dir does not hold yet "
+                       "comes in with `dvc import-url` (a .dvc file recording the URL, followed by "
+                       "`dvc update`). Commit and open a pull request like a data engineer's. Writes "
+                       "new=N and period to $GITHUB_OUTPUT when set. Nothing to do without a source.")
+    p.add_argument("--body", metavar="FILE", help="write the pull request body (markdown) here")
+    p.set_defaults(handler="pipeline.retrain:ingest_cli")
+
+
+def _add_retrain_plan(sub) -> None:
+    p = sub.add_parser("retrain-plan", help="scheduled: change params.yaml so that retraining trains "
+                       "a different model", description="Read the monitoring report; when its decision "
+                       "is retrain, change an input of the pipeline so that `dvc repro` trains a "
+                       "different model than main's: drift -> training window combine -> replace "
+                       "(the newest window.replace_batches); any other trigger -> a fresh search "
+                       "(the next seed). Writes the PR body naming the trigger and the change, and "
+                       "retrain=true|false to $GITHUB_OUTPUT when set.")
+    p.add_argument("--monitoring", default="reports/monitoring/latest.json",
+                   help="the monitor command's report (default reports/monitoring/latest.json)")
+    p.add_argument("--body", metavar="FILE", help="write the pull request body (markdown) here")
+    p.set_defaults(handler="pipeline.retrain:plan_cli")
+
+
 COMMANDS = [_add_validate, _add_expectations, _add_simulate, _add_schema, _add_prepare, _add_train,
             _add_evaluate, _add_summary,
             _add_predict, _add_monitor, _add_compare, _add_report, _add_promote, _add_versions,
-            _add_rollback_check, _add_commit_back, _add_drift]
+            _add_rollback_check, _add_commit_back, _add_drift, _add_ingest, _add_retrain_plan]
 
 
 def build_parser() -> argparse.ArgumentParser:

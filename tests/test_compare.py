@@ -259,7 +259,8 @@ def test_no_champion_promotes_a_first_model_that_passes_the_floors(reproduced, t
     assert result["models"]["champion"] is None and result["delta"] is None
     monkeypatch.chdir(project)
     pipeline_cli.main(["report"])
-    assert (project / "reports/report.md").read_text().startswith("## 🆕 Merging puts the first model in production:")
+    text = (project / "reports/report.md").read_text()
+    assert text.startswith("## 🆕 Merging puts the first model in production:")
 
     write_params(project, {"gate": {"floors": {"accuracy": 0.99}}})
     code, result = _compare(project, monkeypatch, "--base", "HEAD~1")
