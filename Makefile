@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install lock run retrain example-remote test test-fast lint bench clean dvc-remote dvc-pull dvc-push monitor
+.PHONY: install lock run retrain example-remote test test-fast lint bench clean dvc-remote dvc-pull dvc-push monitor site
 
 ## install: create .venv and install the locked dependencies (uv, with a plain-pip fallback)
 install: $(VENV)/.installed
@@ -97,6 +97,11 @@ dvc-push: install
 monitor: install
 	$(PY) -m pipeline monitor --rev "$${MONITOR_REV:-main}" --prometheus reports/monitoring/metrics.prom \
 	  $$( [ "$${FORCE_RETRAIN:-false}" = true ] && echo --force-retrain )
+
+## site: the static site in site/ (registry, monitoring, data contract, GX Data Docs); open site/index.html.
+## SITE_MONITORING_REF=<rev>: read reports/monitoring/ from that git revision instead of the work tree.
+site: install
+	$(PY) -m pipeline site -o site $${SITE_MONITORING_REF:+--monitoring-ref "$$SITE_MONITORING_REF"}
 
 ## bench: the benchmarks (figures and ratios against a baseline run beside them; several minutes)
 bench: install

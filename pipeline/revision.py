@@ -51,14 +51,15 @@ def read_bytes(path: str, rev: str, label: str | None = None) -> bytes | None:
         info = fs.info(path)
     except Exception as exc:  # dvc raises many kinds: bad rev, broken dvc.lock...
         raise PipelineError(f"{path}@{where}: cannot be read through DVC ({one_line(exc)})") from None
-    md5 = (info.get("dvc_info") or {}).get("md5") or info.get("md5")
-    if info.get("dvc_info") is not None and not md5:
-        return None  # dvc.yaml declares the output but no dvc.lock pins it yet: no model at `rev`
+    entry = (info.get("dvc_info") or {}).get("entry")
+    if "fs_info" not in info and entry is not None and entry.hash_info is None:
+        return None  # declared in dvc.yaml, never produced: no dvc.lock pins it at that revision
     try:
         return fs.read_bytes(path)
     except Exception as exc:
+        md5 = (info.get("dvc_info") or {}).get("md5") or info.get("md5") or "?"
         raise UnfetchableError(
-            f"{path}@{where}: md5 {md5 or '?'} is pinned by that revision but its bytes are not in the "
+            f"{path}@{where}: md5 {md5} is pinned by that revision but its bytes are not in the "
             f"DVC cache and could not be fetched from {remote_description()} "
             f"({one_line(exc)}); `dvc push` them from a clone that has them") from None
 
