@@ -70,7 +70,7 @@ class Version:
 class Event:
     """A registration or a stage assignment, in time order."""
 
-    kind: str  # "registered" | "assigned" | "rollback"
+    kind: str  # "registered" | "recorded" (a version the gate kept out of the stage) | "rollback"
     version: str
     tag: str
     date: str
@@ -216,7 +216,8 @@ def history(reg: Registry) -> History:
             assignments.append((int(number), row, fields, version))
     assignments.sort(key=lambda a: a[0])
 
-    events = [Event("registered", v.version, v.tag, v.date, v.fields.get("commit", v.commit),
+    events = [Event("recorded" if v.fields.get("reason") == "keep" else "registered", v.version, v.tag,
+                    v.date, v.fields.get("commit", v.commit),
                     v.fields.get("promoted-by") or promoted_by(v.commit))
               for v in versions.values()]
     prod = None
@@ -628,7 +629,7 @@ def version_rows(params: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for event in hist.events:
         v = hist.versions[event.version]
-        note = {"registered": "recorded, not promoted" if v.fields.get("reason") == "keep" else "",
+        note = {"recorded": "recorded, not promoted",
                 "rollback": f"rollback to {event.version} (from {event.from_version})"}
         rows.append({"version": event.version, "event": event.kind, "date": event.date,
                      "model_sha256": v.sha256, "model_md5": v.md5,
