@@ -577,17 +577,27 @@ def release_notes(reg: Registry, result: dict[str, str], card: dict[str, Any] | 
 
 
 def rollback_check(params: dict[str, Any], report: str | None) -> dict[str, str]:
-    """On a PR: is the model in the work tree's dvc.lock an earlier registered version?"""
+    """On a PR: does it revert a promotion merge, restoring the model of the version before it?
+
+    Then merging puts the stage back on that version (see `promote`), and its exact bytes need no
+    retraining. Any other PR, a revert of a merge that promoted nothing included, is reproduced.
+    """
     from pipeline.io import sha256, write_text
 
     reg = settings(params)
     lock = Path("dvc.lock")
     md5 = lock_md5(lock.read_text(encoding="utf-8") if lock.exists() else None, reg.artifact)
     hist = history(reg)
-    found = match(hist, md5)
-    if found is None or found.version == hist.prod:
-        why = ("no registered version holds this model" if found is None else
-               f"the model is {found.version}, already in stage {reg.stage}")
+    undone = _undone(hist, git("rev-parse", "HEAD").strip())
+    previous = undone.fields.get("previous") if undone else None
+    found = hist.versions.get(previous) if previous else None
+    if found is None or found.md5 != md5 or found.version == hist.prod:
+        why = ("it reverts no promotion merge" if undone is None else
+               f"it reverts the first promotion ({undone.version}): no earlier version" if found is None
+               else f"the model is {found.version}, already in stage {reg.stage}"
+               if found.version == hist.prod else
+               f"it reverts {undone.version}'s promotion (merging puts {reg.stage} back on "
+               f"{found.version}), but dvc.lock pins another model than {found.version}'s")
         print(f"rollback-check: not a rollback ({why}): reproduce the pipeline")
         result = {"rollback": "false", "version": found.version if found else ""}
         github_output(result)

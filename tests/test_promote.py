@@ -171,6 +171,10 @@ def test_merging_applies_the_verdict_and_a_revert_rolls_prod_back(repo, tmp_path
     assert PR.promote(PARAMS)["version"] == "v0.4.0"
     promotion = run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
     run(["git", "revert", "--no-edit", "-m", "1", promotion], repo)
+    dvc("checkout", repo)  # what CI's `dvc pull` leaves in the work tree of the revert PR
+    assert PR.rollback_check(PARAMS, str(tmp_path / "r.md")) == {
+        "rollback": "true", "version": "v0.3.0", "from": "v0.4.0"}
+    assert (tmp_path / "r.md").read_text().startswith("## Rollback to v0.3.0")
     shutil.rmtree(repo / ".dvc" / "cache")  # an empty cache: the remote is the source of truth
     time.sleep(1.1)
     back = PR.promote(PARAMS)
@@ -182,6 +186,9 @@ def test_merging_applies_the_verdict_and_a_revert_rolls_prod_back(repo, tmp_path
     # a revert of a data-only merge leaves prod alone
     merge(repo, "batch-5", 5, "fifth", "reject", three)
     recorded = PR.promote(PARAMS)
+    run(["git", "checkout", "-q", "credit-risk@v0.1.0", "--", "dvc.lock"], repo)  # an old lock by hand
+    assert PR.rollback_check(PARAMS, None)["rollback"] == "false"  # not a revert: reproduce it
+    run(["git", "checkout", "-q", "HEAD", "--", "dvc.lock"], repo)
     assert recorded == {**recorded, "action": "recorded", "version": "v0.5.0", "prod": "v0.3.0"}
     run(["git", "revert", "--no-edit", "-m", "1", "HEAD"], repo)
     reverted = PR.promote(PARAMS)
