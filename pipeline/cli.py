@@ -183,8 +183,9 @@ def _add_promote(sub) -> None:
     p.add_argument("--label", action="append", help="a label of the merged pull request (repeatable); "
                    "registry.override_label (promote-anyway) promotes a model the gate rejected")
     p.add_argument("--actor", help="who merged / applied the override (recorded in the tag)")
-    p.add_argument("--event", metavar="FILE", help="GitHub event payload ($GITHUB_EVENT_PATH): labels "
-                   "and merger of the merged pull request")
+    p.add_argument("--event", metavar="FILE", help="labels and merger of the merged pull request: a "
+                   "pull_request event payload ($GITHUB_EVENT_PATH) or `gh pr list --json "
+                   "number,labels,mergedBy` output")
     p.set_defaults(handler="pipeline.promote:cli")
 
 

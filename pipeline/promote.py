@@ -696,10 +696,10 @@ def lineage_rows(params: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def event_labels(path: str | None) -> tuple[list[str], str | None]:
-    """Labels and merger of the pull request in a GitHub event payload (`pull_request` closed+merged).
-
-    The payload is what GitHub wrote for this run ($GITHUB_EVENT_PATH): `pull_request.labels[].name`
-    and `pull_request.merged_by.login` (docs: webhook events, pull_request). Other events have none.
+    """Labels and merger of the merged pull request: from a `pull_request` event payload
+    ($GITHUB_EVENT_PATH: `pull_request.labels[].name`, `pull_request.merged_by.login`), or from
+    `gh pr list --json labels,mergedBy` (a list; its first entry), which a `push` run uses because a
+    push event's payload names no pull request.
     """
     if not path:
         return [], None
@@ -707,6 +707,10 @@ def event_labels(path: str | None) -> tuple[list[str], str | None]:
         event = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise PipelineError(f"{path}: GitHub event payload unreadable ({one_line(exc)})") from None
+    if isinstance(event, list):  # gh pr list --json number,labels,mergedBy
+        pr = event[0] if event else {}
+        return [str(label.get("name")) for label in pr.get("labels") or []], (
+            pr.get("mergedBy") or {}).get("login")
     pr = event.get("pull_request") or {}
     labels = [str(label.get("name")) for label in pr.get("labels") or []]
     return labels, (pr.get("merged_by") or {}).get("login") or (event.get("sender") or {}).get("login")

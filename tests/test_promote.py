@@ -236,6 +236,11 @@ def test_promote_reads_labels_and_merger_from_the_event_payload(tmp_path):
         "merged_by": {"login": "alice"}}, "sender": {"login": "bot"}}))
     assert PR.event_labels(str(event)) == (["data", "promote-anyway"], "alice")
     assert PR.event_labels(None) == ([], None)
+    event.write_text(json.dumps([{"number": 3, "labels": [{"name": "promote-anyway"}],
+                                  "mergedBy": {"login": "bob"}}]))  # `gh pr list --json` on a push
+    assert PR.event_labels(str(event)) == (["promote-anyway"], "bob")
+    event.write_text("[]")  # a direct push: no pull request
+    assert PR.event_labels(str(event)) == ([], None)
     event.write_text("{")
     with pytest.raises(PipelineError, match="event payload unreadable"):
         PR.event_labels(str(event))
