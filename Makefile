@@ -109,6 +109,8 @@ bench: install
 	$(PY) benchmarks/validate.py
 	$(PY) benchmarks/drift.py
 	$(PY) benchmarks/compare.py
+	$(PY) benchmarks/gate_power.py
+	$(PY) benchmarks/label_free.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
