@@ -87,7 +87,8 @@ def _repro_compare_commit(project: Path, message: str) -> dict:
 
 @pytest.mark.slow
 def test_the_retraining_pr_trains_another_model_and_compares_it_with_prod(tmp_path):
-    gate = {"min_improvement": 0.5, "bootstrap_resamples": 100, "floors": {"accuracy": 0.4}}
+    gate = {"mode": "superiority", "superiority": {"margin": 0.5}, "bootstrap_resamples": 100,
+            "floors": {"accuracy": 0.4}}  # nothing clears a 50-point margin: the data PR is rejected
     project = make_project(tmp_path, ["2024-01", "2024-02", "2024-03"], rows=600,
                            overrides={"gate": gate, "drift": {"concept": {"bootstrap": 100}},
                                       "monitor": {"ab_test": {"resamples": 200}}})
