@@ -530,7 +530,7 @@ def _short(commit: str | None) -> str | None:
     return commit[:8] if commit else None
 
 
-def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
+def run(params: dict[str, Any], base: str | None = None, log=print) -> dict[str, Any]:
     from pipeline import plots
     from pipeline.evaluate import CARD_JSON
     from pipeline.io import load_model, read_frame, read_json, sha256, write_json
@@ -557,6 +557,12 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
     test = read_frame(TEST_SET)
     if schema.target not in test.columns:
         raise PipelineError(f"{TEST_SET}: column '{schema.target}': the target is needed, not found")
+    from pipeline.promote import production_ref
+
+    ref = production_ref(params, base)
+    if ref.note:
+        log(f"compare: {ref.note}")
+    base = ref.rev
     champion_rev = production(base)
     current = {Path(f.get("path", "")).stem: f.get("sha256") for f in card.get("data", {}).get("files", [])}
     keep, evaluation = unseen_rows(test, champion_rev.card if champion_rev else None, current, TEST_SET)
@@ -584,7 +590,7 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
     baseline = trivial_baseline(metric, y, classes)
 
     result: dict[str, Any] = {
-        "base": {"rev": base, "commit": None},
+        "base": {"rev": base, "commit": None, "version": ref.version},
         "primary_metric": metric,
         "higher_is_better": _direction(metric) > 0,
         "test_set": {"path": TEST_SET.as_posix(), "rows": int(len(y)), "sha256": sha256(TEST_SET),
@@ -685,4 +691,4 @@ def cli(args: argparse.Namespace) -> int:
     result = run(P.load(args.params), args.base)
     print(summary_line(result))
     print(f"wrote {COMPARISON}, {CONFUSION_PNG}, {ROC_PNG}")
-    return 0 if result["promote"] else 1
+    return 0  # a rejection is a finding (the report says what merging will do); errors exit 2

@@ -13,8 +13,9 @@ Prediction drift compares the production model's outputs on both samples with th
 drift (labels needed) compares each feature's relation to the target and the model's performance.
 
 Stage (`python -m pipeline drift`): current = the newest batch; reference = the batches the
-production model (params drift.production_rev, default main) was trained on, read from its model card.
-That model is git state, not a DVC dependency: after a merge changes it, `dvc repro -f drift`.
+production model (params drift.production_rev: `prod` = the registry's stage, or a git revision) was
+trained on, read from its model card. That model is registry state, not a DVC dependency: after a
+promotion changes it, `dvc repro -f drift`.
 Two files: `python -m pipeline drift --reference REF.csv --current CUR.csv -o drift.json [--model M]`.
 """
 
@@ -34,7 +35,7 @@ PLOT_DATA = Path("reports/plots/drift_features.json")
 MAX_OVERLAYS = 12
 
 DEFAULTS: dict[str, Any] = {
-    "production_rev": "main",
+    "production_rev": "prod",
     "alpha": 0.05,
     "wasserstein_norm": 0.1,
     "psi": 0.2,
@@ -394,10 +395,15 @@ def bootstrap_interval(y, proba, classes: list[str], metric: str, resamples: int
 def choose_reference(params: dict[str, Any], files: list[Path], rev: str):
     """The production model's training batches (minus the current one), or a fallback that says why."""
     from pipeline.prepare import window
+    from pipeline.promote import production_ref
     from pipeline.revision import production
 
     current = files[-1]
-    info: dict[str, Any] = {"production_rev": rev}
+    ref = production_ref(params, rev)
+    info: dict[str, Any] = {"production_rev": rev, "resolved": ref.rev}
+    if ref.note:
+        info["note"] = ref.note
+    rev = ref.rev
     prod, reason = None, None
     try:
         prod = production(rev)

@@ -379,18 +379,22 @@ def _prediction_drift_flag(result: Any) -> Any:
     return None
 
 
-def run(params: dict[str, Any], rev: str = "main", batches: list[str] | None = None,
+def run(params: dict[str, Any], rev: str | None = None, batches: list[str] | None = None,
         now: dt.date | None = None, out_dir: Path = OUT_DIR, prometheus: Path | None = None,
         force_retrain: bool = False) -> dict[str, Any]:
     import pandas as pd
 
     from pipeline.io import read_table, write_json, write_text
+    from pipeline.promote import production_ref
     from pipeline.revision import production
     from pipeline.schema import from_params
 
     cfg = P.section(params, "monitor")
     schema = from_params(params)
     now = now or dt.datetime.now(dt.UTC).date()
+    ref = production_ref(params, rev)
+    source = ref.rev if rev else (ref.note or f"registry stage ({ref.rev})")
+    rev = ref.rev
     prod = production(rev)
     if prod is None:
         raise PipelineError(f"git revision '{rev}': no production model ({CARD} and the model) yet "
@@ -451,6 +455,7 @@ def run(params: dict[str, Any], rev: str = "main", batches: list[str] | None = N
         # no run-specific commit here: a rerun on the same day leaves the committed files unchanged
         "run": {"date": now.isoformat(), "period": now.strftime("%Y-%m")},
         "model": {"version": version, "tag": current.tag if current else None, "sha256": model_sha,
+                  "source": source,
                   "commit": _git("log", "-1", "--format=%H", prod.commit, "--", CARD) or prod.commit,
                   "family": card["model"].get("family"), "promoted": promoted.isoformat(),
                   "age_days": age_days,

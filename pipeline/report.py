@@ -98,8 +98,9 @@ def _image(alt: str, path: str | Path, out: Path) -> str | None:
 # --- verdict and comparison ----------------------------------------------------------------------
 
 
-def verdict(comparison: dict | None, validation: dict | None, stale: bool) -> str:
-    """The first line: what a reviewer should do."""
+def verdict(comparison: dict | None, validation: dict | None, stale: bool,
+            override_label: str) -> str:
+    """The first line: what merging will do (promote, or land the data and keep the champion)."""
     if comparison is None:
         failing = _failing_batches(validation) if isinstance(validation, dict) else []
         if failing:
@@ -122,15 +123,18 @@ def verdict(comparison: dict | None, validation: dict | None, stale: bool) -> st
                                     f"than {num(gate.get('margin'))}",
                  "superiority": f"beats the champion {champ.get('version')}"}.get(
                      gate.get("mode"), f"beats the champion {champ.get('version')}")
-        return (f"## ✅ Promote: the challenger ({cand.get('family')}) {claim} on {metric}: "
+        return (f"## ✅ Merging promotes the challenger ({cand.get('family')}): it {claim} on {metric}: "
                 f"{num(m.get('challenger'))} vs {num(m.get('champion'))} ({num(m.get('delta'), sign=True)}, "
                 f"{interval_level(comparison):.0%} CI {num(low, sign=True)} to {num(high, sign=True)})")
     if decision == "no_champion":
         rows = (comparison.get("test_set") or {}).get("rows")
-        return (f"## 🆕 First model: {cand.get('family')}, {metric} {num(m.get('challenger'))} on "
+        return (f"## 🆕 Merging puts the first model in production: {cand.get('family')}, {metric} "
+                f"{num(m.get('challenger'))} on "
                 f"{num(rows)} held-out rows, passes every floor (no production model at "
                 f"`{(comparison.get('base') or {}).get('rev')}` yet)")
-    return f"## ❌ Reject: {reasons[0]}"
+    keeps = f"keeps {champ.get('version')} in production" if champ else "leaves production empty"
+    return (f"## ❌ Merging accepts the data and {keeps}: {reasons[0]} (the label `{override_label}` "
+            "promotes it anyway)")
 
 
 def context_line(c: dict) -> str:
@@ -649,6 +653,7 @@ def build(params: dict[str, Any], params_path: str, out: Path, base: str | None 
           notes: list[str] | None = None) -> str:
     from pipeline.compare import COMPARISON
     from pipeline.io import sha256
+    from pipeline.promote import settings
     from pipeline.revision import resolve
     from pipeline.train import PRODUCTION_MODEL
 
@@ -657,14 +662,16 @@ def build(params: dict[str, Any], params_path: str, out: Path, base: str | None 
         raise PipelineError(f"{COMPARISON}: not valid JSON (run `python -m pipeline compare` again)")
     validation, verr = _load(VALIDATION)
     drift, derr = _load(DRIFT)
-    base = base or ((comparison or {}).get("base") or {}).get("rev") or "main"
+    registry = settings(params)
+    base = base or ((comparison or {}).get("base") or {}).get("rev") or registry.fallback_rev
     commit = resolve(base)
     cand = ((comparison or {}).get("models") or {}).get("challenger") or {}
     stale = bool(comparison and PRODUCTION_MODEL.exists() and cand.get("model_sha256")
                  and cand["model_sha256"] != sha256(PRODUCTION_MODEL))
     critical = (params.get("schema") or {}).get("critical_class")
 
-    first = [verdict(comparison, validation if isinstance(validation, dict) else None, stale)]
+    first = [verdict(comparison, validation if isinstance(validation, dict) else None, stale,
+                     registry.override_label)]
     first += [f"> {cell(n, 500)}" for n in notes or []]
     sections = [Section("\n".join(first))]
     if comparison:

@@ -268,7 +268,7 @@ def test_self_comparison_rejects_with_zero_delta_and_the_report_says_so(reproduc
     project = _copy(reproduced, tmp_path)
     run(["git", "tag", "credit-risk@v1.0.0"], project)
     proc = cli(["compare", "--base", "HEAD"], project, check=False)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # a rejection is a finding, not a failure
     result = json.loads((project / "reports/comparison.json").read_text())
     assert result["decision"] == "reject" and result["promote"] is False
     assert result["delta"] == 0.0
@@ -288,7 +288,8 @@ def test_self_comparison_rejects_with_zero_delta_and_the_report_says_so(reproduc
     monkeypatch.chdir(project)
     assert pipeline_cli.main(["report"]) == 0
     text = (project / "reports/report.md").read_text()
-    assert text.startswith("## ❌ Reject:") and "nothing changed" in text.splitlines()[0]
+    assert text.startswith("## ❌ Merging accepts the data and keeps v1.0.0 in production: ")
+    assert "nothing changed" in text.splitlines()[0] and "`promote-anyway`" in text.splitlines()[0]
     images = _image_paths(text)
     assert {"compare/compare_confusion.png", "compare/compare_roc.png"} <= set(images)
     assert all((project / "reports" / src).is_file() for src in images)
@@ -315,11 +316,12 @@ def test_no_champion_promotes_a_first_model_that_passes_the_floors(reproduced, t
     assert result["models"]["champion"] is None and result["delta"] is None
     monkeypatch.chdir(project)
     pipeline_cli.main(["report"])
-    assert (project / "reports/report.md").read_text().startswith("## 🆕 First model:")
+    text = (project / "reports/report.md").read_text()
+    assert text.startswith("## 🆕 Merging puts the first model in production:")
 
     write_params(project, {"gate": {"floors": {"accuracy": 0.99}}})
     code, result = _compare(project, monkeypatch, "--base", "HEAD~1")
-    assert code == 1 and result["decision"] == "reject"
+    assert code == 0 and result["decision"] == "reject"
     assert "below the floor 0.9900" in result["reasons"][0]
     assert pipeline_cli.main(["compare", "--base", "no-such-branch"]) == 2
 
@@ -334,7 +336,7 @@ def test_a_challenger_trained_on_shuffled_labels_is_rejected(reproduced, tmp_pat
 
     _install(project, _logistic(project, shuffle=True), "shuffled labels")
     code, result = _compare(project, monkeypatch, "--base", "HEAD")
-    assert code == 1 and result["decision"] == "reject"
+    assert code == 0 and result["decision"] == "reject"
     assert result["delta"] < -0.1 and result["confidence_interval"][1] < 0
     failed = {c["kind"] for c in result["checks"] if not c["passed"]}
     assert {"superiority", "baseline", "floor"} <= failed  # no better than the class shares
@@ -370,7 +372,7 @@ def test_a_clearly_better_challenger_is_promoted_with_cross_validation(reproduce
     monkeypatch.chdir(project)
     assert pipeline_cli.main(["report"]) == 0
     text = (project / "reports/report.md").read_text()
-    assert text.startswith("## ✅ Promote:")
+    assert text.startswith("## ✅ Merging promotes the challenger")
     assert "3-fold cross-validation" in text
 
 

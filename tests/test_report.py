@@ -146,7 +146,7 @@ def test_report_with_many_features_stays_under_githubs_limit(repo, n_features, n
     shutil.copy(CONFUSION_PNG, "reports/drift.png")
     text = build(repo)
     assert len(text) < R.GITHUB_LIMIT and len(text) <= R.BUDGET + 1
-    assert text.startswith("## ✅ Promote: the challenger (lightgbm) beats the champion v1.2.0")
+    assert text.startswith("## ✅ Merging promotes the challenger (lightgbm): it beats the champion v1.2.0")
     images = check_markdown(text, repo)
     assert set(images) == {"compare/compare_confusion.png", "compare/compare_roc.png", "drift.png"}
     # the most drifted features come first, and the failing batches are never cut
@@ -162,7 +162,8 @@ def test_report_sections_against_the_base(repo):
     write("reports/comparison.json", comparison("reject"))
     text = build(repo, notes=["Forked pull request: no secrets, so no retraining."])
     lines = text.splitlines()
-    assert lines[0] == "## ❌ Reject: accuracy changed by +0.0040, less than required"
+    assert lines[0] == ("## ❌ Merging accepts the data and keeps v1.2.0 in production: accuracy changed "
+                        "by +0.0040, less than required (the label `promote-anyway` promotes it anyway)")
     assert lines[1] == "> Forked pull request: no secrets, so no retraining."
     assert "| `seed` | 42 | 7 |" in text
     assert "1 new batch, 3 rows." in text and "| `data/batches/2024-02.csv` | 3 |" in text
@@ -176,7 +177,8 @@ def test_report_sections_against_the_base(repo):
 def test_report_verdicts_without_a_champion_or_a_comparison(repo):
     write("reports/comparison.json", comparison("no_champion", champion=False))
     text = build(repo)
-    assert text.startswith("## 🆕 First model: lightgbm, accuracy 0.8700 on 1,500 held-out rows")
+    assert text.startswith("## 🆕 Merging puts the first model in production: lightgbm, accuracy 0.8700 "
+                           "on 1,500 held-out rows")
     check_markdown(text, repo)
 
     Path("reports/comparison.json").unlink()
