@@ -7,7 +7,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install lock run test test-fast lint bench clean dvc-remote dvc-pull dvc-push monitor
+.PHONY: install lock run test test-fast lint bench clean dvc-remote dvc-pull dvc-push monitor changes \
+	monitoring-restore monitoring-publish
 
 ## install: create .venv and install the locked dependencies (uv, with a plain-pip fallback)
 install: $(VENV)/.installed
@@ -60,7 +61,7 @@ dvc-remote: install
 	  esac; \
 	  dvc remote add --local --force --default storage "$$DVC_REMOTE_URL" && \
 	  if [ -n "$$DVC_SSH_KEY" ]; then \
-	    (umask 077 && printf '%s\n' "$$DVC_SSH_KEY" > .dvc/tmp/ssh_key) && \
+	    mkdir -p .dvc/tmp && (umask 077 && printf '%s\n' "$$DVC_SSH_KEY" > .dvc/tmp/ssh_key) && \
 	    dvc remote modify --local storage keyfile "$(CURDIR)/.dvc/tmp/ssh_key"; \
 	  fi && echo "DVC remote 'storage' configured from DVC_REMOTE_URL"; \
 	fi
@@ -80,6 +81,41 @@ dvc-push: install
 monitor: install
 	$(PY) -m pipeline monitor --rev "$${MONITOR_REV:-main}" --prometheus reports/monitoring/metrics.prom \
 	  $$( [ "$${FORCE_RETRAIN:-false}" = true ] && echo --force-retrain )
+
+## changes: CI: does the pull request touch what the pipeline or its environment is made of? Writes
+## pipeline=true|false to $GITHUB_OUTPUT (BASE=<sha> of the base branch). A workflow-level `paths:`
+## filter would leave the required check "expected" forever on every other PR: decide in a job instead.
+PIPELINE_INPUTS := ^(data/|expectations/|pipeline/|params\.yaml$$|dvc\.yaml$$|dvc\.lock$$|pyproject\.toml$$|uv\.lock$$|Makefile$$|\.dvc/config$$)
+changes:
+	@test -n "$$BASE" || { echo "error: make changes: BASE (the base commit) is not set" >&2; exit 2; }
+	@files=$$(git diff --name-only "$$BASE...HEAD") && \
+	if printf '%s\n' "$$files" | grep -qE '$(PIPELINE_INPUTS)'; then pipeline=true; else pipeline=false; fi && \
+	echo "pipeline inputs changed: $$pipeline ($$(printf '%s\n' "$$files" | grep -c .) files changed)" && \
+	echo "pipeline=$$pipeline" >> "$${GITHUB_OUTPUT:-/dev/null}"
+
+## monitoring-restore / monitoring-publish: CI: the monitoring history lives on its own branch
+## (MONITORING_BRANCH), never on the protected main: restore it before `make monitor`, then commit
+## reports/monitoring on top of it (a branch holding only that folder) and push. Writes sha=<commit>.
+MONITORING_BRANCH ?= monitoring
+monitoring-restore:
+	@if git fetch -q origin "+refs/heads/$(MONITORING_BRANCH):refs/remotes/origin/$(MONITORING_BRANCH)" 2>/dev/null; then \
+	  git checkout "origin/$(MONITORING_BRANCH)" -- reports/monitoring && \
+	  echo "monitoring history restored from $(MONITORING_BRANCH)"; \
+	else echo "no $(MONITORING_BRANCH) branch yet: starting the monitoring history"; fi
+
+monitoring-publish:
+	@parent=$$(git rev-parse -q --verify "refs/remotes/origin/$(MONITORING_BRANCH)^{commit}" || true); \
+	index=$$(mktemp -u) && \
+	tree=$$(GIT_INDEX_FILE=$$index git add -f reports/monitoring && GIT_INDEX_FILE=$$index git write-tree) && \
+	rm -f "$$index" && \
+	if [ -n "$$parent" ] && [ "$$tree" = "$$(git rev-parse "$$parent^{tree}")" ]; then \
+	  sha=$$parent; echo "monitoring history unchanged ($${sha:0:7})"; \
+	else \
+	  sha=$$(git commit-tree "$$tree" $${parent:+-p "$$parent"} \
+	    -m "Monitoring $${PERIOD:-?}: $${DECISION:-?} (production model from $$(git rev-parse --short HEAD))") && \
+	  git push -q origin "$$sha:refs/heads/$(MONITORING_BRANCH)" && \
+	  echo "monitoring history $${sha:0:7} pushed to $(MONITORING_BRANCH)"; \
+	fi && echo "sha=$$sha" >> "$${GITHUB_OUTPUT:-/dev/null}"
 
 ## bench: the benchmarks (figures and ratios against a baseline run beside them; several minutes)
 bench: install
