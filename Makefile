@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install lock run test test-fast lint bench clean dvc-remote dvc-pull dvc-push monitor changes \
+.PHONY: install lock run test test-fast lint bench clean dvc-remote dvc-plugin dvc-pull dvc-push monitor changes \
 	monitoring-restore monitoring-publish
 
 ## install: create .venv and install the locked dependencies (uv, with a plain-pip fallback)
@@ -51,20 +51,23 @@ lint: install
 ## dvc-remote: CI: the DVC remote from $DVC_REMOTE_URL (s3://, ssh://, a folder), credentials from env
 ## (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for S3; DVC_SSH_KEY, a private key, for SSH). Written to
 ## .dvc/config.local, never committed. Unset: keep the remote of .dvc/config, if any.
-dvc-remote: install
+dvc-remote: dvc-plugin
 	@if [ -z "$$DVC_REMOTE_URL" ]; then \
 	  echo "DVC_REMOTE_URL not set: using the remote in .dvc/config, if any"; \
 	else \
-	  case "$$DVC_REMOTE_URL" in \
-	    s3://*) $(VENV)/bin/uv pip install -q --python $(PY) "dvc-s3>=3.2,<4" ;; \
-	    ssh://*) $(VENV)/bin/uv pip install -q --python $(PY) "dvc-ssh>=4.2,<5" ;; \
-	  esac; \
 	  dvc remote add --local --force --default storage "$$DVC_REMOTE_URL" && \
 	  if [ -n "$$DVC_SSH_KEY" ]; then \
 	    mkdir -p .dvc/tmp && (umask 077 && printf '%s\n' "$$DVC_SSH_KEY" > .dvc/tmp/ssh_key) && \
 	    dvc remote modify --local storage keyfile "$(CURDIR)/.dvc/tmp/ssh_key"; \
 	  fi && echo "DVC remote 'storage' configured from DVC_REMOTE_URL"; \
 	fi
+
+## dvc-plugin: the DVC plugin DVC_REMOTE_URL's scheme needs (dvc-s3, dvc-ssh), into .venv
+dvc-plugin: install
+	@case "$$DVC_REMOTE_URL" in \
+	  s3://*) $(VENV)/bin/uv pip install -q --python $(PY) "dvc-s3>=3.2,<4" ;; \
+	  ssh://*) $(VENV)/bin/uv pip install -q --python $(PY) "dvc-ssh>=4.2,<5" ;; \
+	esac
 
 ## dvc-pull: what the DVC remote has for this commit (outputs not pushed yet are tolerated)
 dvc-pull: install

@@ -79,11 +79,12 @@ def test_required_check_gates_the_merge_and_main_refuses_pushes(tmp_path):
     assert event.name == "push" and event.token == "user"
     assert run(["git", "log", "-1", "--format=%s", "main"], origin).stdout.startswith("Merge pull request #1")
     # a direct push to the protected main is refused, by a person and by a workflow's GITHUB_TOKEN
-    run("git fetch -q origin && git checkout -q -B main origin/main && git commit -q --allow-empty -m direct", work)
+    run("git fetch -q origin && git checkout -q -B main origin/main && git commit -q --allow-empty -m d",
+        work)
     refused = run(["git", "push", "origin", "main"], work, check=False)
     assert refused.returncode != 0 and "GH006: Protected branch update failed" in refused.stderr
-    bot = run(["git", "push", "origin", "main"], work, check=False,
-              env={**env(tmp_path), "REPLAY_TOKEN": "GITHUB_TOKEN", "REPLAY_PERMISSIONS": '{"contents": "write"}'})
+    bot = run(["git", "push", "origin", "main"], work, check=False, env={
+        **env(tmp_path), "REPLAY_TOKEN": "GITHUB_TOKEN", "REPLAY_PERMISSIONS": '{"contents": "write"}'})
     assert bot.returncode != 0 and "GH006" in bot.stderr
 
 
@@ -108,10 +109,9 @@ def test_token_scopes_follow_job_permissions(tmp_path):
     """`permissions:` scope the job's token: no contents: write, no push; no statuses: write, no status."""
     wf = yaml.safe_load(yaml.safe_dump(PUSH_BACK))
     wf["jobs"]["build"]["permissions"] = {"contents": "read"}
-    wf["jobs"]["build"]["steps"].append({"if": "always()", "env": {"GH_TOKEN": "${{ github.token }}",
-                                                                   "SHA": "${{ github.sha }}"},
-                                         "run": 'gh api --method POST "repos/$GITHUB_REPOSITORY/statuses/$SHA" '
-                                                "-f state=success -f context=gate"})
+    wf["jobs"]["build"]["steps"].append({
+        "if": "always()", "env": {"GH_TOKEN": "${{ github.token }}", "SHA": "${{ github.sha }}"},
+        "run": 'gh api -X POST "repos/$GITHUB_REPOSITORY/statuses/$SHA" -f state=success -f context=gate'})
     origin, work, gh, replay = toy(tmp_path, {"t.yaml": wf})
     branch(work, gh, "feature", 1, ["change a"])
     result = replay.run(".github/workflows/t.yaml", Event.pull_request(origin, 1, "feature"))

@@ -819,7 +819,8 @@ def _fake_api(state: dict[str, Any], positional: list[str], opts: dict[str, list
     method = (_one(opts, "-X", "--method") or ("POST" if fields else "GET")).upper()
     m = re.fullmatch(r"/?repos/([^/]+/[^/]+)/statuses/([0-9a-f]{40})", positional[0] if positional else "")
     if method != "POST" or not m:
-        raise ReplayError(f"gh api {method} {positional}: only POST repos/OWNER/REPO/statuses/SHA is replayed")
+        raise ReplayError(f"gh api {method} {positional}: only POST repos/OWNER/REPO/statuses/SHA is "
+                          "replayed")
     _token(write=True, scope="statuses")
     if fields.get("state") not in ("error", "failure", "pending", "success") or not fields.get("context"):
         raise _Denied("HTTP 422: Validation Failed (state must be error|failure|pending|success, "
@@ -1074,38 +1075,19 @@ class Replayer:
         return self.run(previous.workflow, previous.event)
 
     def run_concurrently(self, runs: list[tuple[str, Event]]) -> list[RunResult]:
-        """Events that arrive while the first run of their concurrency group is still in progress.
-
-        GitHub keeps at most one running and ONE pending run per group: a new run cancels the pending
-        one (whatever `cancel-in-progress` says), and with `cancel-in-progress: true` also the running
-        one (docs: control-the-concurrency-of-workflows-and-jobs). So only the first and the last
-        run of a group get to run; everything in between is cancelled without running."""
-        results: list[RunResult | None] = [None] * len(runs)
-        groups: dict[str, list[int]] = {}
-        for i, (workflow, event) in enumerate(runs):
+        """Events that arrive while the first run of their concurrency group is still in progress:
+        the runs `cancelled()` lets through, in order; the others come back cancelled, not run."""
+        results: list[RunResult] = []
+        for workflow, event in runs:
             wf = self.load(workflow, event.sha)
             ok, reason = triggered(wf, event)
-            if not ok:
-                results[i] = RunResult(workflow, event, False, reason)
-                continue
             spec = substitute(wf.get("concurrency"), self._context(wf, workflow, event, Path("event.json")))
-            group = spec.get("group") if isinstance(spec, dict) else spec
-            cancel = isinstance(spec, dict) and truthy(spec.get("cancel-in-progress"))
-            groups.setdefault(_to_str(group) if group else f"__{i}", []).append(i)
-            results[i] = RunResult(workflow, event, True, concurrency=spec)
-        for members in groups.values():
-            first, last = members[0], members[-1]
-            spec = results[first].concurrency
-            cancel = isinstance(spec, dict) and truthy(spec.get("cancel-in-progress"))
-            keep = {last} if cancel else {first, last}
-            for i in members:
-                if i not in keep:
-                    results[i].cancelled = True
-                    results[i].reason = "cancelled: a newer run of its concurrency group is pending"
-        for i, res in enumerate(results):
-            if res.triggered and not res.cancelled:
-                results[i] = self.run(*runs[i])
-        return results
+            results.append(RunResult(workflow, event, ok, reason, concurrency=spec))
+        live = [r for r in results if r.triggered]
+        for res, dropped in zip(live, cancelled([r.concurrency for r in live]), strict=True):
+            res.cancelled = dropped
+            res.reason = "cancelled: a newer run of its concurrency group is pending" if dropped else ""
+        return [self.run(r.workflow, r.event) if r.triggered and not r.cancelled else r for r in results]
 
     @staticmethod
     def _input_defaults(wf: dict[str, Any], event_name: str, given: dict[str, Any]) -> dict[str, Any]:
@@ -1345,6 +1327,26 @@ class Replayer:
         return res
 
 
+def cancelled(specs: list[Any]) -> list[bool]:
+    """Which of these runs (their `concurrency:`, in arrival order, all arriving while the first of
+    their group runs) GitHub cancels. At most one running and ONE pending run per group: a new run
+    cancels the pending one, whatever `cancel-in-progress` says; with `cancel-in-progress: true` it
+    also cancels the running one (docs: control-the-concurrency-of-workflows-and-jobs). So the
+    first and the last of a group run, everything in between is cancelled without running."""
+    groups: dict[str, list[int]] = {}
+    for i, spec in enumerate(specs):
+        group = spec.get("group") if isinstance(spec, dict) else spec
+        groups.setdefault(_to_str(group) if group else f"__{i}", []).append(i)
+    out = [False] * len(specs)
+    for members in groups.values():
+        spec = specs[members[0]]
+        keep = {members[-1]} if isinstance(spec, dict) and truthy(spec.get("cancel-in-progress")) else {
+            members[0], members[-1]}
+        for i in members:
+            out[i] = i not in keep
+    return out
+
+
 # --- merging a pull request -----------------------------------------------------------------------
 
 
@@ -1417,7 +1419,8 @@ def merge_pr(origin: Path, github: FakeGitHub, number: int, method: str = "merge
 
 
 __all__ = ["Event", "FakeGitHub", "JobResult", "MergeRefused", "ReplayError", "Replayer", "RunResult",
-           "StepResult", "evaluate", "install_hooks", "link_venv", "merge_pr", "substitute", "triggered"]
+           "StepResult", "cancelled", "evaluate", "install_hooks", "link_venv", "merge_pr", "substitute",
+           "triggered"]
 
 
 def publish(project: Path, base: Path, dvc_remote: Path,
