@@ -47,6 +47,7 @@ def test_expressions_follow_github_semantics():
                       "repository": "acme/x"}, "inputs": {"pr-number": 7}}
     assert evaluate("steps.rollback.outputs.rollback != 'true'", ctx) is False
     assert evaluate("steps.missing.outcome == 'success'", ctx) is False
+    assert evaluate("vars.AWS_ROLE_ARN != ''", ctx) is False  # null == '' (both 0)
     # string comparison is case-insensitive on GitHub
     assert evaluate("github.event.pull_request.head.repo.full_name == github.repository", ctx) is True
     assert evaluate("!cancelled() && (1 == 2 || contains('abc', 'B'))", ctx) is True
@@ -444,23 +445,24 @@ def test_pr_outside_the_pipeline_inputs_gets_the_required_check(tmp_path):
 
 @pytest.fixture(scope="session")
 def installed_once():
-    """Provisioning for replays that run the real `make install`: the first job of the session gets
-    an empty checkout (its `make install` creates .venv from nothing: uv from PyPI, the locked
-    environment); later jobs reuse that environment, as a runner's cache would."""
-    first: list[Path] = []
+    """Provisioning for replays that run the real `make install`: checkouts start without .venv, so
+    the first `make install` of the session creates it from nothing (uv from PyPI at the Makefile's
+    pinned version, then the locked environment); later checkouts reuse that environment, as a
+    runner's cache would. Returns the provisioner and the workdirs it saw."""
+    seen: list[Path] = []
 
     def provision(work: Path) -> None:
-        if first and (first[0] / ".venv" / ".installed").exists():
-            link_venv(work, first[0] / ".venv")
-        elif not first:
-            first.append(work)
-    return provision, first
+        built = [w / ".venv" for w in seen if (w / ".venv" / ".installed").exists()]
+        if built:
+            link_venv(work, built[0])
+        seen.append(work)
+    return provision, seen
 
 
 @pytest.mark.slow
 def test_fork_pr_end_to_end_with_a_real_install(tmp_path, installed_once):
     """A fork's PR: no secrets, read-only token; validation and drift, a job-summary report, the gate."""
-    provision, first = installed_once
+    provision, seen = installed_once
     project, origin, gh, replay = small_world(tmp_path, provision)
     run(["git", "checkout", "-q", "-b", "contributor-2024-04"], project)
     simulate_batches(project / "data" / "batches", ["2024-04"], 300, seed=4)
@@ -473,10 +475,12 @@ def test_fork_pr_end_to_end_with_a_real_install(tmp_path, installed_once):
     assert "comes from a fork" in fork.summary and "Drift" in fork.summary
     assert not gh.calls("cml") and not gh.comments()  # a read-only token cannot comment: not tried
     assert gh.check(result.event.sha, "gate") == "success"
-    # the real install ran in this session, from an empty .venv, with the Makefile's pinned uv
+    # the real install ran (in this session), from an empty .venv, with the Makefile's pinned uv
+    built = [w for w in seen if (w / ".venv" / ".installed").exists()
+             and not (w / ".venv" / "bin").is_symlink()]  # made by make install, not linked
+    assert built and (built[0] / ".venv" / "bin" / "uv").exists()
     installs = [s for j in result.jobs.values() for s in j.steps if s.name.startswith("Install")]
-    assert first and (first[0] / ".venv" / "bin" / "uv").exists()
-    if first[0].is_relative_to(tmp_path):
+    if built[0].is_relative_to(tmp_path):
         assert any("installed the locked environment with uv" in s.stdout for s in installs), result.log()
     merge_pr(origin, gh, 8, env=env(tmp_path))
 

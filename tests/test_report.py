@@ -218,3 +218,16 @@ def test_table_cells_cannot_break_the_table():
     assert len(R.cell("x" * 500, 40)) == 40
     tokens = parse(R.table(["h1", "h2"], [[R.cell("a|b"), "1"]]))
     assert [t.type for t in tokens].count("td_open") == 2
+
+
+def test_images_link_to_the_repository_at_a_commit(tmp_path, monkeypatch):
+    """--image-base: local images become blob URLs at the commit holding them (private repositories
+    serve those to their readers); URLs already absolute are left alone."""
+    monkeypatch.chdir(tmp_path)
+    text = ("![Confusion](figures/confusion.png)\n![Drift](drift/drift.png)\n"
+            "![Elsewhere](https://example.org/x.png)\n")
+    base = "https://github.com/acme/credit-risk/blob/" + "a" * 40
+    out = R.link_images(text, Path("reports/report.md"), base + "/")
+    assert out.splitlines() == [f"![Confusion]({base}/reports/figures/confusion.png?raw=true)",
+                                f"![Drift]({base}/reports/drift/drift.png?raw=true)",
+                                "![Elsewhere](https://example.org/x.png)"]

@@ -199,11 +199,12 @@ def _to_num(value: Any) -> float:
 
 
 def _equal(a: Any, b: Any) -> bool:
-    """GitHub's loose equality: strings compare case-insensitively; mixed types compare as numbers."""
+    """GitHub's loose equality: strings compare case-insensitively; mixed types compare as numbers
+    (null and '' are both 0, so an unset `vars.X != ''` is false, as on GitHub)."""
     if isinstance(a, str) and isinstance(b, str):
         return a.lower() == b.lower()
-    if type(a) is type(b) or a is None or b is None:
-        return a == b if not (a is None or b is None) else a is b
+    if type(a) is type(b):
+        return a == b
     return _to_num(a) == _to_num(b)
 
 
@@ -902,6 +903,7 @@ class StepResult:
     run: str | None = None
     uses: str | None = None
     seconds: float = 0.0
+    summary: str = ""  # what the step appended to $GITHUB_STEP_SUMMARY
 
 
 @dataclass
@@ -1182,9 +1184,7 @@ class Replayer:
             result.steps.append(res)
             env_ctx["steps"][sid] = {"outputs": res.outputs, "outcome": res.outcome,
                                      "conclusion": res.conclusion}
-            summary = temp / f"summary-{index}.md"
-            if summary.exists():
-                result.summary += summary.read_text()
+            result.summary += res.summary
         result.status = "failure" if failed else "success"
         env_ctx["job"] = {"status": result.status}
         env_ctx["steps"] = {k: v for k, v in env_ctx["steps"].items()}
@@ -1286,7 +1286,8 @@ class Replayer:
         env.update(_read_kv_file(files["GITHUB_ENV"]))
         extra_path += [ln for ln in files["GITHUB_PATH"].read_text().splitlines() if ln.strip()]
         return StepResult(sname, step.get("id"), outcome, outcome, _read_kv_file(files["GITHUB_OUTPUT"]),
-                          proc.stdout, proc.stderr, run=script, seconds=time.time() - started)
+                          proc.stdout, proc.stderr, run=script, seconds=time.time() - started,
+                          summary=files["GITHUB_STEP_SUMMARY"].read_text())
 
     def _action(self, step: dict[str, Any], sname: str, ctx: dict[str, Any], work: Path) -> StepResult:
         uses = step["uses"]
