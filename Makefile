@@ -109,7 +109,7 @@ monitoring-restore:
 monitoring-publish:
 	@parent=$$(git rev-parse -q --verify "refs/remotes/origin/$(MONITORING_BRANCH)^{commit}" || true); \
 	index=$$(mktemp -u) && \
-	tree=$$(GIT_INDEX_FILE=$$index git add -f reports/monitoring && GIT_INDEX_FILE=$$index git write-tree) && \
+	tree=$$(GIT_INDEX_FILE=$$index git add reports/monitoring && GIT_INDEX_FILE=$$index git write-tree) && \
 	rm -f "$$index" && \
 	if [ -n "$$parent" ] && [ "$$tree" = "$$(git rev-parse "$$parent^{tree}")" ]; then \
 	  sha=$$parent; echo "monitoring history unchanged ($${sha:0:7})"; \

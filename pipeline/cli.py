@@ -210,6 +210,9 @@ def _add_commit_back(sub) -> None:
     p.add_argument("--remote", default="origin", help="git remote (default origin)")
     p.add_argument("--message", default="Reproduce the pipeline: dvc.lock, metrics and model card",
                    help="commit message (no skip marker: it would skip the merge's workflows on main)")
+    p.add_argument("--include", action="append", default=[], metavar="PATH",
+                   help="another path to commit with the outputs when it exists (repeatable), e.g. "
+                   "reports/compare, the figures the report links")
     p.set_defaults(handler="pipeline.promote:commit_back_cli")
 
 

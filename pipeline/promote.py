@@ -532,8 +532,10 @@ def rollback_check_cli(args: argparse.Namespace) -> int:
     return 0
 
 
-def commit_back(branch: str | None, remote: str, message: str) -> str | None:
-    """Commit dvc.lock and the git-tracked pipeline outputs; push them to the PR branch.
+def commit_back(branch: str | None, remote: str, message: str,
+                include: list[str] | None = None) -> str | None:
+    """Commit dvc.lock, the git-tracked pipeline outputs and the `include` paths (the comparison's
+    figures, which the report links at this commit); push them to the PR branch.
 
     Returns the commit that now carries this run's outputs on the branch (None when the branch moved
     on to new inputs: that newer commit's own run reports). No skip marker in the message: a push
@@ -550,7 +552,8 @@ def commit_back(branch: str | None, remote: str, message: str) -> str | None:
         # models/candidates hashes them too, so a clone without them would re-run the stage
         ignores = {os.path.relpath(Path(out.fs_path).parent / ".gitignore", repo.root_dir)
                    for out in outs if out.use_cache}
-    paths = ["dvc.lock", *sorted(p for p in tracked | ignores if Path(p).exists())]
+    extra = {os.path.normpath(p) for p in include or []}
+    paths = ["dvc.lock", *sorted(p for p in tracked | ignores | extra if Path(p).exists())]
     base = git("rev-parse", "HEAD").strip()
     if branch:
         git("fetch", "-q", remote, f"+refs/heads/{branch}:refs/commit-back/tip")
@@ -585,5 +588,5 @@ def commit_back(branch: str | None, remote: str, message: str) -> str | None:
 
 
 def commit_back_cli(args: argparse.Namespace) -> int:
-    commit_back(args.branch, args.remote, args.message)
+    commit_back(args.branch, args.remote, args.message, args.include)
     return 0

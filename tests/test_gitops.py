@@ -232,8 +232,9 @@ def reproduced(tmp_path_factory):
 
 def copy_world(src: Path, dst: Path) -> tuple[Path, Path, FakeGitHub, Replayer, Path]:
     """A private copy of a story world (project, origin with its hooks, fake GitHub, DVC remote)."""
-    for name in ("project", "origin.git", "dvc-remote", "github.json"):
-        (shutil.copytree if (src / name).is_dir() else shutil.copy2)(src / name, dst / name, symlinks=True)
+    for name in ("project", "origin.git", "dvc-remote"):
+        shutil.copytree(src / name, dst / name, symlinks=True)
+    shutil.copy2(src / "github.json", dst / "github.json")
     project, origin, remote = dst / "project", dst / "origin.git", dst / "dvc-remote"
     run(["git", "remote", "set-url", "origin", str(origin)], project)
     gh = FakeGitHub(dst / "github.json")

@@ -17,15 +17,30 @@ with `with:` and `secrets:`), then run every job's steps like a runner would:
   and reusable-workflow `outputs`;
 - setup actions (setup-python, setup-uv, setup-cml, setup-dvc) are no-ops: the runner is
   provisioned with this repository's environment (`.venv` linked into the clone, marked installed, so
-  `make install` is the no-op a cache hit gives) — but it is NOT put on PATH: the workflow must do that
-  itself, as on GitHub;
+  `make install` is the no-op a cache hit gives; pass another `provision` to run the real install)
+  — but it is NOT put on PATH: the workflow must do that itself, as on GitHub;
 - `cml` and `gh` are stand-ins on PATH that keep a small fake GitHub in a JSON file (`FakeGitHub`):
   comments (`cml comment create|update`, one per watermark title and target, updated in place),
   pull requests, issues, releases, and every call with its arguments. A read-only token (fork PRs)
   makes every write fail with GitHub's 403 message.
 
+GitHub's own rules, each modelled where it applies and citing the documentation there:
+- check runs (one per job, named by its `name:`, "caller / called" inside a reusable workflow;
+  skipped jobs report "skipped") and commit statuses (`gh api .../statuses/SHA`) on a commit SHA;
+  branch protection with required checks: `merge_pr` refuses a head whose required check is missing
+  or not passing, or a conflicting branch (`FakeGitHub.protect`, `FakeGitHub.check`);
+- a protected branch refuses pushes, GITHUB_TOKEN's included (origin's pre-receive hook, GH006); a
+  job's `permissions:` scope its token (pushes, comments, statuses, issues, releases);
+- merge methods: merge commit, squash (GitHub's default message lists the branch's commits) and
+  rebase (the branch's last commit becomes the head);
+- events caused by GITHUB_TOKEN trigger no workflow (`Event.token`; origin's post-receive hook logs
+  who pushed); a skip marker anywhere in the head commit's message skips push workflows;
+- concurrency groups: one running, one pending, the older pending run cancelled (`run_concurrently`);
+- re-runs replay the original event (`rerun`); a conflicting PR gets no pull_request run.
+
 Deviations from GitHub, on purpose: a pull_request event runs on the PR head (GitHub builds a merge
-commit `refs/pull/N/merge`); `concurrency` is evaluated and reported, not enforced; no matrix.
+commit `refs/pull/N/merge`); runs are sequential (concurrency decides which of a batch of events
+run, not when); no matrix.
 
 Use:
     gh = FakeGitHub(tmp / "github.json")
