@@ -385,6 +385,7 @@ def test_gitops_story(reproduced, tmp_path):
     # 5. a bad batch: the check fails with the clear message; nothing pushed, nothing registered,
     # and the merge button stays disabled
     before_refs, before_remote = origin_refs(origin), remote_files(remote)
+    run(["git", "fetch", "-q", "origin"], project)
     run(["git", "checkout", "-q", "-b", "bad-2024-06", "origin/main"], project)
     [bad] = simulate_batches(project / "data" / "batches", ["2024-06"], 300, seed=6)
     lines = bad.read_text().splitlines()
