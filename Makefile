@@ -8,7 +8,7 @@ export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
 .PHONY: install lock run retrain example-remote test test-fast lint bench clean dvc-remote dvc-plugin \
-	dvc-pull dvc-push monitor changes monitoring-restore monitoring-publish
+	dvc-pull dvc-push monitor site changes monitoring-restore monitoring-publish
 
 ## install: create .venv and install the locked dependencies (uv, with a plain-pip fallback)
 install: $(VENV)/.installed
@@ -137,12 +137,19 @@ monitoring-publish:
 	  echo "monitoring history $${sha:0:7} pushed to $(MONITORING_BRANCH)"; \
 	fi && echo "sha=$$sha" >> "$${GITHUB_OUTPUT:-/dev/null}"
 
+## site: the static site in site/ (registry, monitoring, data contract, GX Data Docs); open site/index.html.
+## SITE_MONITORING_REF=<rev>: read reports/monitoring/ from that git revision instead of the work tree.
+site: install
+	$(PY) -m pipeline site -o site $${SITE_MONITORING_REF:+--monitoring-ref "$$SITE_MONITORING_REF"}
+
 ## bench: the benchmarks (figures and ratios against a baseline run beside them; several minutes)
 bench: install
 	$(PY) benchmarks/train.py
 	$(PY) benchmarks/validate.py
 	$(PY) benchmarks/drift.py
 	$(PY) benchmarks/compare.py
+	$(PY) benchmarks/gate_power.py
+	$(PY) benchmarks/label_free.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

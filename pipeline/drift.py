@@ -582,8 +582,35 @@ def _safe(name: str) -> str:
 # --- stage and file modes ---------------------------------------------------------------------------------
 
 
-def _read(paths: list[Path], schema_columns: list[str] | None = None, numeric: list[str] | None = None):
-    """Read batches; schema columns must be there, numeric ones must hold numbers (named if not)."""
+def held_out_rows(files: list[Path], lengths: list[int], card: dict[str, Any]):
+    """Mask of the concatenated `files` rows the model held out (its validation and test rows, from
+    the split bit masks in its card), and a note; None when the card records none of them."""
+    import numpy as np
+
+    from pipeline.io import sha256
+    from pipeline.prepare import unpack_rows
+
+    entries = {Path(e.get("path", "")).as_posix(): e for e in (card.get("data") or {}).get("files") or []}
+    parts = []
+    for path, n in zip(files, lengths, strict=True):
+        entry = entries.get(path.as_posix()) or {}
+        splits = entry.get("splits")
+        if not splits or entry.get("file_rows") != n or entry.get("sha256") != sha256(path):
+            parts.append(np.zeros(n, dtype=bool))
+            continue
+        parts.append(~unpack_rows(splits["train"], n))
+    keep = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+    if not keep.any():
+        return None, {"rows": int(sum(lengths)), "source": "training rows: the model card records no "
+                      "held-out rows in the reference batches (a forest's outputs on them look sharper)"}
+    return keep, {"rows": int(keep.sum()), "source": "the reference rows the model held out "
+                  "(validation and test splits in its card), not its training rows"}
+
+
+def _read(paths: list[Path], schema_columns: list[str] | None = None, numeric: list[str] | None = None,
+          lengths: list[int] | None = None):
+    """Read batches; schema columns must be there, numeric ones must hold numbers (named if not).
+    `lengths`, when given, receives each file's row count (in order)."""
     import pandas as pd
 
     from pipeline.io import read_csv
@@ -596,6 +623,8 @@ def _read(paths: list[Path], schema_columns: list[str] | None = None, numeric: l
                 raise PipelineError(f"{path}: column '{col}': required by the schema, not found")
         _check_numeric(path, frame, numeric or [])
         frames.append(frame)
+        if lengths is not None:
+            lengths.append(len(frame))
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
@@ -620,11 +649,16 @@ def _model_parts(params: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def analyse(reference, current, schema: Schema | None, numeric: list[str], categorical: list[str],
-            cfg: dict[str, Any], model=None, reference_performance=None, model_reason: str = "") -> dict:
-    """Data drift, then prediction and concept drift when a model (and labels) are at hand."""
+            cfg: dict[str, Any], model=None, reference_performance=None, model_reason: str = "",
+            held_out=None) -> dict:
+    """Data drift, then prediction and concept drift when a model (and labels) are at hand.
+
+    `held_out`: the reference rows the model never trained on, for its reference predictions (a
+    forest's outputs on its own training rows are overconfident, so every month would "drift")."""
     result = data_drift(reference, current, numeric, categorical, cfg)
     if model is not None and schema is not None:
-        result["prediction_drift"] = prediction_drift(model, reference, current, schema, cfg)
+        result["prediction_drift"] = prediction_drift(
+            model, reference if held_out is None else held_out, current, schema, cfg)
         result["concept_drift"] = concept_drift(model, reference, current, schema, cfg,
                                                 reference_performance)
     else:
@@ -655,15 +689,18 @@ def run_stage(params: dict[str, Any], output: Path = REPORT) -> dict[str, Any]:
         write_json(output, _round(result))
         return result
     needed = [*schema.features]
-    reference = _read(ref_files, needed, list(schema.numeric))
+    lengths: list[int] = []
+    reference = _read(ref_files, needed, list(schema.numeric), lengths)
     current = _read([current_file], needed, list(schema.numeric))
-    card_metrics = None
+    card_metrics, held_out = None, None
     if prod is not None:
         card_metrics = ((prod.card.get("metrics") or {}).get("test")) or None
+        keep, base["reference"]["predictions"] = held_out_rows(ref_files, lengths, prod.card)
+        held_out = reference[keep] if keep is not None else None
     result = analyse(reference, current, schema, list(schema.numeric), list(schema.categorical), cfg,
                      model=prod.model if prod is not None else None,
                      reference_performance=card_metrics,
-                     model_reason=f"no production model at '{cfg['production_rev']}'")
+                     model_reason=f"no production model at '{cfg['production_rev']}'", held_out=held_out)
     base["reference"].update(rows=len(reference), name=f"{len(ref_files)} batch(es)")
     base["current"]["rows"] = len(current)
     result = _ordered({**result, **base})

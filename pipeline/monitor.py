@@ -149,22 +149,36 @@ def _check_columns(path: Path, frame, schema) -> None:
 
 
 def holdout(card: dict[str, Any], commit: str, schema):
-    """The model's own test holdout, rebuilt as `prepare` split it (newest training batch, same
-    test_size and seed): rows the model never saw, from the period its card score comes from."""
-    from pipeline.prepare import split
+    """Every row the model held out (its validation and test splits, from the bit masks in its card),
+    or, for a card without masks, its test holdout rebuilt as `prepare` split it; and whether the
+    rows are exactly known (masks) or rebuilt (to be checked against the card's test score)."""
+    import pandas as pd
+
+    from pipeline.prepare import split, unpack_rows
 
     files = card.get("data", {}).get("files") or []
+    if files and all(f.get("splits") and f.get("file_rows") for f in files):
+        parts = []
+        for entry in files:
+            held = ~unpack_rows(entry["splits"]["train"], entry["file_rows"])
+            if not held.any():
+                continue
+            frame = _read_verified(entry, commit)
+            if frame is None or len(frame) != entry["file_rows"]:
+                return None, False
+            parts.append(frame[held].dropna(subset=[schema.target]))
+        return (pd.concat(parts, ignore_index=True) if parts else None), True
     split_cfg = (card.get("params") or {}).get("split")
     seed = (card.get("training") or {}).get("seed")
     if not files or not split_cfg or seed is None:
-        return None
+        return None, False
     newest = max(files, key=lambda f: Path(f["path"]).stem)
     frame = _read_verified(newest, commit)
     if frame is None:
-        return None
+        return None, False
     frame = frame.dropna(subset=[schema.target])
     _, _, test = split([frame], schema, split_cfg, int(seed))
-    return test
+    return test, False
 
 
 # --- statistics ----------------------------------------------------------------------------------
@@ -182,17 +196,40 @@ def ece(y, proba) -> float:
 
 def confidence_calibrator(y, proba):
     """Isotonic map from top-class confidence to the chance of being right (CBPE's calibration)."""
+    return _isotonic(proba.max(axis=1), (proba.argmax(axis=1) == y).astype(float))
+
+
+def _isotonic(confidence, right):
     from sklearn.isotonic import IsotonicRegression
 
-    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-    iso.fit(proba.max(axis=1), (proba.argmax(axis=1) == y).astype(float))
-    return iso
+    return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(confidence, right)
 
 
-def estimated_accuracy(proba, calibrator) -> float:
-    """CBPE: expected accuracy = mean calibrated top-class confidence (raw confidence if uncalibrated)."""
+def estimated_accuracy(proba, calibration, confidence: float = 0.95, resamples: int = 200,
+                       seed: int = 0) -> dict[str, Any]:
+    """CBPE: expected accuracy = mean calibrated top-class confidence, with an interval for the
+    accuracy the period will show once labelled. Two sources of error: the calibration map itself
+    (refitted on `resamples` bootstrap resamples of the held-out rows) and the period's own rows
+    (each right with its calibrated probability: variance sum p(1-p) / n^2). `calibration`: the
+    held-out (y, proba); None gives the raw mean confidence and no interval."""
+    import numpy as np
+    from scipy import special
+
     conf = proba.max(axis=1)
-    return float((calibrator.predict(conf) if calibrator is not None else conf).mean())
+    if calibration is None:
+        return {"estimate": float(conf.mean()), "interval": None, "calibration_rows": 0}
+    hy, hp = calibration
+    c_conf, c_right = hp.max(axis=1), (hp.argmax(axis=1) == hy).astype(float)
+    p = _isotonic(c_conf, c_right).predict(conf)
+    rng = np.random.default_rng(seed)
+    n = len(hy)
+    boots = [_isotonic(c_conf[i], c_right[i]).predict(conf).mean()
+             for i in (rng.integers(0, n, n) for _ in range(resamples))]
+    var = float(np.var(boots, ddof=1)) + float((p * (1 - p)).sum()) / len(p) ** 2
+    half = float(special.ndtri(0.5 + confidence / 2)) * var ** 0.5
+    est = float(p.mean())
+    return {"estimate": est, "interval": [max(0.0, est - half), min(1.0, est + half)],
+            "calibration_rows": int(n), "confidence": confidence}
 
 
 def adwin_changes(segments: list[tuple[str, Any]], delta: float) -> list[dict[str, Any]]:
@@ -242,8 +279,8 @@ def floor_value(spec: Any, baseline: float | None) -> float | None:
 # --- the run -------------------------------------------------------------------------------------
 
 
-def score_period(path: Path, frame, model, schema, cfg: dict[str, Any], calibrator, reference,
-                 drift_cfg: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+def score_period(path: Path, frame, model, schema, cfg: dict[str, Any], calibration, reference,
+                 drift_cfg: dict[str, Any], held_out=None) -> tuple[dict[str, Any], Any]:
     """Every number for one period; returns the row and the per-row correctness (None if unlabelled)."""
     import numpy as np
 
@@ -255,10 +292,15 @@ def score_period(path: Path, frame, model, schema, cfg: dict[str, Any], calibrat
     conf = proba.max(axis=1)
     lc = cfg.get("low_confidence", {})
     low = int((conf < float(lc.get("threshold", 0.6))).sum())
+    lf = cfg.get("label_free") or {}
+    estimate = estimated_accuracy(proba, calibration, float(lf.get("confidence", 0.95)),
+                                  int(lf.get("resamples", 200)))
+    low_est, high_est = estimate["interval"] or (None, None)
     row: dict[str, Any] = {"period": path.stem, "file": path.as_posix(), "rows": int(len(frame)),
                            "low_confidence_count": low,
                            "low_confidence_share": low / len(frame) if len(frame) else 0.0,
-                           "estimated_accuracy": estimated_accuracy(proba, calibrator),
+                           "estimated_accuracy": estimate["estimate"],
+                           "estimated_accuracy_low": low_est, "estimated_accuracy_high": high_est,
                            "mean_confidence": float(conf.mean())}
     correct = None
     labelled = frame[schema.target].notna().to_numpy() if schema.target in frame.columns else \
@@ -282,13 +324,25 @@ def score_period(path: Path, frame, model, schema, cfg: dict[str, Any], calibrat
         d = drift.data_drift(reference, frame, list(schema.numeric), list(schema.categorical), drift_cfg)
         row["data_drift"] = {k: d.get(k) for k in ("share_drifted", "n_drifted", "recommendation",
                                                    "drifted_features")}
+        # per feature: effect size, its threshold, the verdict (the site's drift heat map)
+        row["data_drift"]["features"] = {n: {"effect": f["effect"]["value"], "threshold": f["effect"][
+            "threshold"], "drifted": f["drifted"]} for n, f in d["features"].items() if f.get("effect")}
         row["drift_share"] = d.get("share_drifted")
         row["drifted_features"] = d.get("n_drifted")
         row["drift_recommendation"] = d.get("recommendation")
-        pred = drift.prediction_drift(model, reference, frame, schema, drift_cfg)
+        pred = drift.prediction_drift(model, reference if held_out is None else held_out, frame, schema,
+                                      drift_cfg)
         row["prediction_drift_detail"] = {k: v for k, v in pred.items() if k != "outputs"}
         row["prediction_drift"] = _prediction_drift_flag(pred)
     return row, correct
+
+
+def _estimate_text(p: dict[str, Any]) -> str:
+    """The label-free estimate with its interval, e.g. `0.8512 [0.8301, 0.8723]`."""
+    est, low, high = (p.get(f"estimated_accuracy{k}") for k in ("", "_low", "_high"))
+    if est is None:
+        return "–"
+    return f"{est:.4f}" + ("" if low is None or high is None else f" [{low:.4f}, {high:.4f}]")
 
 
 def _prediction_drift_flag(result: Any) -> Any:
@@ -332,24 +386,27 @@ def run(params: dict[str, Any], rev: str = "main", batches: list[str] | None = N
     frames = [_read_verified(f, prod.commit) for f in card["data"]["files"]]
     reference = pd.concat(frames, ignore_index=True) if frames and all(f is not None for f in frames) \
         else None  # training files neither in the work tree nor at the model's commit: no drift
-    hold = holdout(card, prod.commit, schema)
-    calibrator, hold_correct = None, None
+    hold, exact = holdout(card, prod.commit, schema)
+    calibration, hold_correct, held_out = None, None, None
     if hold is not None and len(hold):
         from pipeline.evaluate import predict_proba
 
         hp = predict_proba(prod.model, hold, schema)
         hy = schema.class_index(hold[schema.target])
         correct = hp.argmax(axis=1) == hy
-        # the rebuilt holdout must give the card's own test accuracy, or it is not the same rows
-        if baseline.get("accuracy") is None or abs(float(correct.mean()) - baseline["accuracy"]) < 1e-5:
-            calibrator, hold_correct = confidence_calibrator(hy, hp), correct
+        # a rebuilt holdout must give the card's own test accuracy, or it is not the same rows
+        same = baseline.get("accuracy") is None or abs(float(correct.mean()) - baseline["accuracy"]) < 1e-5
+        if exact or same:
+            calibration, hold_correct = (hy, hp), correct
+            held_out = hold if exact else None  # reference predictions for prediction drift
 
     paths = select_batches(params, card, batches)
     periods, correctness, frames_by_period = [], [], {}
     for path in paths:
         frame = read_csv(path)
         _check_columns(path, frame, schema)
-        row, correct = score_period(path, frame, prod.model, schema, cfg, calibrator, reference, drift_cfg)
+        row, correct = score_period(path, frame, prod.model, schema, cfg, calibration, reference, drift_cfg,
+                                    held_out)
         periods.append(row)
         frames_by_period[row["period"]] = frame
         if correct is not None:
@@ -375,7 +432,9 @@ def run(params: dict[str, Any], rev: str = "main", batches: list[str] | None = N
                   "age_days": age_days,
                   "training_window": [Path(f["path"]).stem for f in card["data"]["files"]],
                   "baseline": {k: baseline.get(k) for k in ("accuracy", "f1_weighted", "roc_auc")},
-                  "calibration": "isotonic on the test holdout" if calibrator is not None else
+                  "calibration": (f"isotonic on {len(calibration[0])} held-out rows" + (
+                      " (validation and test splits)" if exact else " (the test holdout)"))
+                  if calibration is not None else
                   "none (holdout unavailable): estimates are the raw mean confidence"},
         "periods": periods,
         "alerts": alerts,
@@ -698,7 +757,7 @@ def issue_markdown(report: dict[str, Any]) -> str:
 
     for p in report["periods"]:
         lines.append(f"| {p['period']} | {p['rows']} | {f(p.get('accuracy'))} | "
-                     f"{f(p.get('estimated_accuracy'))} | {f(p.get('f1_weighted'))} | {f(p.get('ece'))} | "
+                     f"{_estimate_text(p)} | {f(p.get('f1_weighted'))} | {f(p.get('ece'))} | "
                      f"{p['low_confidence_count']} | {f(p.get('drift_share'), '.2f')} |")
     ab = report.get("ab_test")
     if ab and "difference" in ab:
@@ -821,7 +880,7 @@ def cli(args: argparse.Namespace) -> int:
     for p in report["periods"]:
         acc = "unlabelled" if p.get("accuracy") is None else f"accuracy {p['accuracy']:.4f}"
         drift = "" if p.get("drift_share") is None else f", drift share {p['drift_share']:.2f}"
-        print(f"  {p['period']}: {acc} (estimated {p['estimated_accuracy']:.4f}), "
+        print(f"  {p['period']}: {acc} (estimated {_estimate_text(p)}), "
               f"{p['low_confidence_count']} low-confidence{drift}")
     for a in report["alerts"]:
         print(f"  ALERT {a['name']}: {a['message']}")

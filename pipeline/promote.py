@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from pipeline import params as P
-from pipeline.errors import PipelineError, one_line
+from pipeline.errors import PipelineError, UnfetchableError, one_line
 
 CARD = "models/model_card.json"
 KEY_METRICS = ("accuracy", "f1_weighted", "roc_auc")
@@ -249,6 +249,12 @@ def verify_model(reg: Registry, card: dict[str, Any] | None, md5: str, require_r
             raise PipelineError("no default DVC remote configured: set one (`dvc remote add -d storage "
                                 "URL`, or DVC_REMOTE_URL for `make dvc-remote`)")
         else:
+            # A version is a promise that its bytes can be fetched: a copy in the work tree alone
+            # (not in the cache, no remote) is not enough to register it.
+            if not Path(repo.cache.local.oid_to_path(md5)).exists():
+                raise UnfetchableError(f"{reg.artifact}@HEAD: md5 {md5} is not in the local DVC cache "
+                                       "and there is no DVC remote to fetch it from; `dvc repro` or "
+                                       "`dvc pull` it first")
             try:
                 repo.checkout(targets=[reg.artifact])
             except Exception as exc:

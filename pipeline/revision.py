@@ -54,6 +54,9 @@ def read_bytes(path: str, rev: str, label: str | None = None) -> bytes | None:
             return None  # declared in dvc.yaml, never reproduced: dvc.lock pins no bytes at that revision
     except Exception as exc:  # dvc raises many kinds: bad rev, broken dvc.lock...
         raise PipelineError(f"{path}@{where}: cannot be read through DVC ({one_line(exc)})") from None
+    entry = (info.get("dvc_info") or {}).get("entry")
+    if "fs_info" not in info and entry is not None and entry.hash_info is None:
+        return None  # declared in dvc.yaml, never produced: no dvc.lock pins it at that revision
     try:
         return fs.read_bytes(path)
     except Exception as exc:

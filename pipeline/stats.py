@@ -101,10 +101,15 @@ def numeric(xs: np.ndarray, ys: np.ndarray, bins: int = 10) -> dict[str, Any]:
         mw_p = float(stats.mannwhitneyu(xs, ys).pvalue)
     else:
         tie_term = float(np.sum(tied**3 - tied))
-        s = math.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # One tie group holding every row makes the bracket 0 in exact arithmetic; in floats it can
+        # come out a hair below (170,490 rows per side: -1e-9), where scipy returns NaN. Ranks that
+        # are all tied carry no evidence of a difference: p = 1.
+        s = math.sqrt(max(0.0, n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1)))))
+        if s == 0.0:
+            mw_p = 1.0
+        else:
             zscore = np.float64(u - n1 * n2 / 2 - 0.5) / np.float64(s)
-        mw_p = float(np.clip(2 * special.ndtr(-zscore), 0, 1))
+            mw_p = float(np.clip(2 * special.ndtr(-zscore), 0, 1))
 
     # 1-Wasserstein: |F1 - F2| is constant between consecutive distinct values
     np.abs(cdd, out=cdd)
@@ -185,10 +190,21 @@ def category_counts(values: Any) -> dict[str, int]:
     counts = series.value_counts(dropna=False, sort=False)
     out: dict[str, int] = {}
     for key, count in counts.items():
-        name = MISSING if (key is None or (isinstance(key, float) and math.isnan(key)) or key is pd.NA) \
-            else str(key)
+        name = category_name(key)
         out[name] = out.get(name, 0) + int(count)
     return out
+
+
+def category_name(key: Any) -> str:
+    """A category's label; integer codes read as floats on one side (a column with a blank: 1.0)
+    are named as integers ("1"), so "1" and "1.0" are one category, not a drift."""
+    import pandas as pd
+
+    if key is None or key is pd.NA or (isinstance(key, float) and math.isnan(key)):
+        return MISSING
+    if isinstance(key, float) and key.is_integer():
+        return str(int(key))
+    return str(key)
 
 
 def categorical(ref_counts: dict[str, int], cur_counts: dict[str, int]) -> dict[str, Any]:

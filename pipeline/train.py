@@ -19,6 +19,7 @@ FAMILIES = ("xgboost", "lightgbm", "random_forest", "logistic")
 CANDIDATES = Path("models/candidates")
 CANDIDATE_REPORTS = Path("reports/candidates")
 PRODUCTION_MODEL = Path("models/model.skops")
+CARD_JSON = Path("models/model_card.json")  # the model card evaluate writes beside it
 # Wall-clock timings: untracked (.gitignore), so a re-run that gives the same model gives the same
 # git-tracked files; the console, the benchmarks and the PR report read them from here.
 TIMINGS = Path("reports/timings")
@@ -148,6 +149,23 @@ def _warm_start_base(family: str):
     return prod if kind == family else None
 
 
+def _unseen_by_base(val, log):
+    """Validation rows the warm-start base never learned from (its card's split masks): early
+    stopping on rows it trained on would stop late and flatter the continued model."""
+    from pipeline.io import read_json
+    from pipeline.prepare import PREPARED, unseen_rows
+
+    if not CARD_JSON.exists():
+        raise PipelineError(f"{CARD_JSON}: the warm-start base model's card is missing: cannot tell "
+                            "which validation rows it trained on")
+    card = read_json(CARD_JSON)
+    current = {Path(f["path"]).stem: f.get("sha256") for f in read_json(PREPARED / "manifest.json")["files"]}
+    keep, info = unseen_rows(val, card, current, PREPARED / "val.parquet", "the warm-start base model")
+    for e in info["excluded"]:
+        log(f"warm start: {e['rows']} validation rows left out: {e['reason']}")
+    return val[keep].reset_index(drop=True)
+
+
 def run(params: dict[str, Any], family: str, log=print) -> dict[str, Any]:
     import numpy as np
 
@@ -168,6 +186,7 @@ def run(params: dict[str, Any], family: str, log=print) -> dict[str, Any]:
 
     base = _warm_start_base(family) if train_cfg.get("strategy") == "warm_start" else None
     if base is not None:
+        val = _unseen_by_base(val, log)
         pre = base.named_steps["preprocess"]
         trials = [{k: v for k, v in base.named_steps["model"].get_params().items()
                    if k in (cfg.get("search") or {})}]

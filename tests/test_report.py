@@ -220,6 +220,31 @@ def test_table_cells_cannot_break_the_table():
     assert [t.type for t in tokens].count("td_open") == 2
 
 
+def test_decision_impact_and_evaluation_provenance(repo):
+    """The flip table (how many applicants change class), and the rows behind the numbers."""
+    from pipeline.compare import flip_table
+
+    pred_a = np.array([0] * 900 + [1] * 400 + [2] * 200)
+    pred_b = pred_a.copy()
+    pred_b[:6] = 2       # 6 applicants move from Bajo to Alto (0.4 %)
+    pred_b[900:903] = 0  # 3 from Medio to Bajo
+    flips = flip_table(pred_a, pred_b, CLASSES)
+    assert flips["changed"] == 9 and flips["moves"][0] == {"from": "Bajo", "to": "Alto", "rows": 6,
+                                                           "share": 0.004}
+    assert flips["table"]["Bajo"] == {"Bajo": 894, "Medio": 0, "Alto": 6}
+    c = comparison() | {"flips": flips, "evaluation": {
+        "rows": 1500, "test_rows": 1800, "batches": {"2024-06": 1500},
+        "excluded": [{"reason": "rows in the champion's training or validation split", "rows": 300}]}}
+    write("reports/comparison.json", c)
+    text = build(repo)
+    assert "9 applicants (0.6%) change class" in text
+    assert "- 0.4% (6) move from Bajo to Alto" in text and "- 0.2% (3) move from Medio to Bajo" in text
+    assert "| **Bajo** | 894 | 0 | 6 |" in text
+    assert ("Evaluation set: 1,500 of 1,800 test rows (by batch: `2024-06` 1,500); left out: 300 rows in "
+            "the champion's training or validation split.") in text
+    check_markdown(text, repo)
+
+
 def test_images_link_to_the_repository_at_a_commit(tmp_path, monkeypatch):
     """--image-base: local images become blob URLs at the commit holding them (private repositories
     serve those to their readers); URLs already absolute are left alone."""
