@@ -1332,12 +1332,16 @@ class Replayer:
         elif action in ("actions/setup-python", "astral-sh/setup-uv", "iterative/setup-cml",
                         "iterative/setup-dvc"):
             res.stdout = f"{action}: provided by the replay runner"
-        elif action == "actions/upload-artifact":
-            dest = work.parent / "artifacts" / _to_str(args.get("name", "artifact"))
+        elif action in ("actions/upload-artifact", "actions/upload-pages-artifact"):
+            default = "github-pages" if action.endswith("pages-artifact") else "artifact"
+            dest = work.parent / "artifacts" / _to_str(args.get("name", default))
             dest.mkdir(parents=True, exist_ok=True)
             for pattern in _to_str(args.get("path")).split():
                 for src in work.glob(pattern):
                     (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / src.name)
+        elif action == "actions/deploy-pages":  # the site is the uploaded github-pages artifact
+            res.outputs = {"page_url": f"https://{self.repository.split('/')[0]}.github.io/"
+                                       f"{self.repository.split('/')[1]}/"}
         else:
             raise ReplayError(f"step {sname!r}: action {uses} is not replayed")
         return res
