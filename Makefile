@@ -7,7 +7,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install lock run retrain example-remote test test-fast lint bench clean dvc-remote dvc-pull dvc-push monitor site
+.PHONY: install lock run retrain example-remote test test-fast lint bench clean dvc-remote dvc-plugin \
+	dvc-pull dvc-push monitor site changes monitoring-restore monitoring-publish
 
 ## install: create .venv and install the locked dependencies (uv, with a plain-pip fallback)
 install: $(VENV)/.installed
@@ -65,20 +66,23 @@ lint: install
 ## dvc-remote: CI: the DVC remote from $DVC_REMOTE_URL (s3://, ssh://, a folder), credentials from env
 ## (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for S3; DVC_SSH_KEY, a private key, for SSH). Written to
 ## .dvc/config.local, never committed. Unset: keep the remote of .dvc/config, if any.
-dvc-remote: install
+dvc-remote: dvc-plugin
 	@if [ -z "$$DVC_REMOTE_URL" ]; then \
 	  echo "DVC_REMOTE_URL not set: using the remote in .dvc/config, if any"; \
 	else \
-	  case "$$DVC_REMOTE_URL" in \
-	    s3://*) $(VENV)/bin/uv pip install -q --python $(PY) "dvc-s3>=3.2,<4" ;; \
-	    ssh://*) $(VENV)/bin/uv pip install -q --python $(PY) "dvc-ssh>=4.2,<5" ;; \
-	  esac; \
 	  dvc remote add --local --force --default storage "$$DVC_REMOTE_URL" && \
 	  if [ -n "$$DVC_SSH_KEY" ]; then \
-	    (umask 077 && printf '%s\n' "$$DVC_SSH_KEY" > .dvc/tmp/ssh_key) && \
+	    mkdir -p .dvc/tmp && (umask 077 && printf '%s\n' "$$DVC_SSH_KEY" > .dvc/tmp/ssh_key) && \
 	    dvc remote modify --local storage keyfile "$(CURDIR)/.dvc/tmp/ssh_key"; \
 	  fi && echo "DVC remote 'storage' configured from DVC_REMOTE_URL"; \
 	fi
+
+## dvc-plugin: the DVC plugin DVC_REMOTE_URL's scheme needs (dvc-s3, dvc-ssh), into .venv
+dvc-plugin: install
+	@case "$$DVC_REMOTE_URL" in \
+	  s3://*) $(VENV)/bin/uv pip install -q --python $(PY) "dvc-s3>=3.2,<4" ;; \
+	  ssh://*) $(VENV)/bin/uv pip install -q --python $(PY) "dvc-ssh>=4.2,<5" ;; \
+	esac
 
 ## dvc-pull: what the DVC remote has for this commit (outputs not pushed yet are tolerated)
 dvc-pull: install
@@ -97,6 +101,41 @@ dvc-push: install
 monitor: install
 	$(PY) -m pipeline monitor $${MONITOR_REV:+--rev "$$MONITOR_REV"} --prometheus reports/monitoring/metrics.prom \
 	  $$( [ "$${FORCE_RETRAIN:-false}" = true ] && echo --force-retrain )
+
+## changes: CI: does the pull request touch what the pipeline or its environment is made of? Writes
+## pipeline=true|false to $GITHUB_OUTPUT (BASE=<sha> of the base branch). A workflow-level `paths:`
+## filter would leave the required check "expected" forever on every other PR: decide in a job instead.
+PIPELINE_INPUTS := ^(data/|expectations/|pipeline/|params\.yaml$$|dvc\.yaml$$|dvc\.lock$$|pyproject\.toml$$|uv\.lock$$|Makefile$$|\.dvc/config$$)
+changes:
+	@test -n "$$BASE" || { echo "error: make changes: BASE (the base commit) is not set" >&2; exit 2; }
+	@files=$$(git diff --name-only "$$BASE...HEAD") && \
+	if printf '%s\n' "$$files" | grep -qE '$(PIPELINE_INPUTS)'; then pipeline=true; else pipeline=false; fi && \
+	echo "pipeline inputs changed: $$pipeline ($$(printf '%s\n' "$$files" | grep -c .) files changed)" && \
+	echo "pipeline=$$pipeline" >> "$${GITHUB_OUTPUT:-/dev/null}"
+
+## monitoring-restore / monitoring-publish: CI: the monitoring history lives on its own branch
+## (MONITORING_BRANCH), never on the protected main: restore it before `make monitor`, then commit
+## reports/monitoring on top of it (a branch holding only that folder) and push. Writes sha=<commit>.
+MONITORING_BRANCH ?= monitoring
+monitoring-restore:
+	@if git fetch -q origin "+refs/heads/$(MONITORING_BRANCH):refs/remotes/origin/$(MONITORING_BRANCH)" 2>/dev/null; then \
+	  git checkout "origin/$(MONITORING_BRANCH)" -- reports/monitoring && \
+	  echo "monitoring history restored from $(MONITORING_BRANCH)"; \
+	else echo "no $(MONITORING_BRANCH) branch yet: starting the monitoring history"; fi
+
+monitoring-publish:
+	@parent=$$(git rev-parse -q --verify "refs/remotes/origin/$(MONITORING_BRANCH)^{commit}" || true); \
+	index=$$(mktemp -u) && \
+	tree=$$(GIT_INDEX_FILE=$$index git add reports/monitoring && GIT_INDEX_FILE=$$index git write-tree) && \
+	rm -f "$$index" && \
+	if [ -n "$$parent" ] && [ "$$tree" = "$$(git rev-parse "$$parent^{tree}")" ]; then \
+	  sha=$$parent; echo "monitoring history unchanged ($${sha:0:7})"; \
+	else \
+	  sha=$$(git commit-tree "$$tree" $${parent:+-p "$$parent"} \
+	    -m "Monitoring $${PERIOD:-?}: $${DECISION:-?} (production model from $$(git rev-parse --short HEAD))") && \
+	  git push -q origin "$$sha:refs/heads/$(MONITORING_BRANCH)" && \
+	  echo "monitoring history $${sha:0:7} pushed to $(MONITORING_BRANCH)"; \
+	fi && echo "sha=$$sha" >> "$${GITHUB_OUTPUT:-/dev/null}"
 
 ## site: the static site in site/ (registry, monitoring, data contract, GX Data Docs); open site/index.html.
 ## SITE_MONITORING_REF=<rev>: read reports/monitoring/ from that git revision instead of the work tree.

@@ -164,6 +164,9 @@ def _add_report(sub) -> None:
     p.add_argument("-o", "--output", default="reports/report.md", help="markdown file to write")
     p.add_argument("--note", action="append", default=[],
                    help="a line to show under the verdict (repeatable), e.g. why a step was skipped")
+    p.add_argument("--image-base", help="URL the images are served from, e.g. "
+                   "https://github.com/OWNER/REPO/blob/SHA (the commit holding them): links become "
+                   "URL/<path>?raw=true, which works in private repositories (default: relative paths)")
     p.set_defaults(handler="pipeline.report:cli")
 
 
@@ -215,11 +218,17 @@ def _add_rollback_check(sub) -> None:
 def _add_commit_back(sub) -> None:
     p = sub.add_parser("commit-back", help="CI: commit dvc.lock and the git-tracked outputs, push them",
                        description="Stage dvc.lock and every pipeline output that lives in git (cache: "
-                       "false), commit them with [skip ci] when they changed, and push to the branch.")
+                       "false), commit them when they changed, and push to the branch (rebuilt on the "
+                       "branch's tip when a re-run finds an earlier commit-back of the same inputs). "
+                       "Writes pushed=true|false and head=<commit carrying the outputs> to "
+                       "$GITHUB_OUTPUT.")
     p.add_argument("--branch", help="branch to push to (default: commit only)")
     p.add_argument("--remote", default="origin", help="git remote (default origin)")
     p.add_argument("--message", default="Reproduce the pipeline: dvc.lock, metrics and model card",
-                   help="commit message ([skip ci] is appended)")
+                   help="commit message (no skip marker: it would skip the merge's workflows on main)")
+    p.add_argument("--include", action="append", default=[], metavar="PATH",
+                   help="another path to commit with the outputs when it exists (repeatable), e.g. "
+                   "reports/compare, the figures the report links")
     p.set_defaults(handler="pipeline.promote:commit_back_cli")
 
 

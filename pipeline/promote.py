@@ -773,9 +773,18 @@ def rollback_check_cli(args: argparse.Namespace) -> int:
     return 0
 
 
-def commit_back(branch: str | None, remote: str, message: str, extra: tuple[str, ...] = ()) -> bool:
-    """Commit dvc.lock, the git-tracked pipeline outputs and `extra` (the comparison: the verdict
-    travels with the exact model it judged); push them to the PR branch."""
+def commit_back(branch: str | None, remote: str, message: str,
+                include: list[str] | None = None) -> str | None:
+    """Commit dvc.lock, the git-tracked pipeline outputs and the `include` paths (the comparison — the
+    verdict travels with the exact model it judged — and its figures, which the report links at this
+    commit); push them to the PR branch.
+
+    Returns the commit that now carries this run's outputs on the branch (None when the branch moved
+    on to new inputs: that newer commit's own run reports). No skip marker in the message: a push
+    made with GITHUB_TOKEN starts no workflow anyway, and a `[skip ci]` in a squash message or a
+    rebased head would skip the workflows of the merge on main. A re-run replays the old event:
+    when the branch's tip only added outputs of these same inputs (an earlier run's commit-back),
+    the commit is rebuilt on that tip instead of being refused as a non-fast-forward push."""
     from dvc.repo import Repo
 
     with Repo(".") as repo:
@@ -785,13 +794,30 @@ def commit_back(branch: str | None, remote: str, message: str, extra: tuple[str,
         # models/candidates hashes them too, so a clone without them would re-run the stage
         ignores = {os.path.relpath(Path(out.fs_path).parent / ".gitignore", repo.root_dir)
                    for out in outs if out.use_cache}
-    paths = ["dvc.lock", *sorted(p for p in tracked | ignores | set(extra) if Path(p).exists())]
+    extra = {os.path.normpath(p) for p in include or []}
+    paths = ["dvc.lock", *sorted(p for p in tracked | ignores | extra if Path(p).exists())]
+    base = git("rev-parse", "HEAD").strip()
+    if branch:
+        git("fetch", "-q", remote, f"+refs/heads/{branch}:refs/commit-back/tip")
+        tip = git("rev-parse", "refs/commit-back/tip").strip()
+        if tip != base:
+            if subprocess.run(["git", "merge-base", "--is-ancestor", base, tip]).returncode != 0:
+                raise PipelineError(f"commit-back: {remote}/{branch} ({tip[:7]}) no longer contains the "
+                                    f"reproduced commit {base[:7]} (force-pushed?): nothing pushed")
+            since = set(git("diff", "--name-only", base, tip).split())
+            inputs = sorted(f for f in since if not any(f == p or f.startswith(p + "/") for p in paths))
+            if inputs:
+                print(f"commit-back: {remote}/{branch} moved on to {tip[:7]} with new inputs "
+                      f"({', '.join(inputs[:3])}): its own run reports; nothing pushed")
+                github_output({"pushed": "false", "head": ""})
+                return None
+            git("reset", "-q", "--soft", tip)  # the same inputs: build on the earlier run's commit
+            base = tip
     git("add", "--", *paths)
     if subprocess.run(["git", "diff", "--cached", "--quiet"]).returncode == 0:
-        print("commit-back: dvc.lock and the tracked outputs are already committed")
-        return False
-    if "[skip ci]" not in message:
-        message += " [skip ci]"
+        print(f"commit-back: dvc.lock and the tracked outputs are already committed ({base[:7]})")
+        github_output({"pushed": "false", "head": base})
+        return base
     git("commit", "-q", "-m", message)
     sha = git("rev-parse", "HEAD").strip()
     if branch:
@@ -799,9 +825,11 @@ def commit_back(branch: str | None, remote: str, message: str, extra: tuple[str,
         print(f"commit-back: {sha[:7]} pushed to {remote}/{branch} ({len(paths)} paths)")
     else:
         print(f"commit-back: committed {sha[:7]} (no --branch: not pushed)")
-    return True
+    github_output({"pushed": "true" if branch else "false", "head": sha})
+    return sha
 
 
 def commit_back_cli(args: argparse.Namespace) -> int:
-    commit_back(args.branch, args.remote, args.message, (settings(P.load(args.params)).comparison,))
+    commit_back(args.branch, args.remote, args.message,
+                [*(args.include or []), settings(P.load(args.params)).comparison])
     return 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -688,11 +689,24 @@ def build(params: dict[str, Any], params_path: str, out: Path, base: str | None 
     return assemble(sections)
 
 
+def link_images(text: str, out: Path, base_url: str) -> str:
+    """Point the report's local images at `base_url` (a commit's `blob` URL in this repository), so a
+    PR comment shows them from the repository itself: private repositories stay private, unlike
+    CML's --publish, which uploads them to a public host."""
+    def absolute(m: re.Match) -> str:
+        path = Path(os.path.relpath((out.parent / m.group(2)).resolve(), Path.cwd().resolve())).as_posix()
+        return f"{m.group(1)}{base_url.rstrip('/')}/{path}?raw=true)"
+
+    return re.sub(r"(!\[[^\]]*\]\()(?![a-z]+://)([^)\s]+)\)", absolute, text)
+
+
 def cli(args: argparse.Namespace) -> int:
     from pipeline.io import write_text
 
     out = Path(args.output)
     text = build(P.load(args.params), args.params, out, args.base, args.note)
+    if args.image_base:
+        text = link_images(text, out, args.image_base)
     write_text(out, text)
     print(f"report: {text.splitlines()[0].lstrip('# ')} -> {out.as_posix()} ({len(text):,} characters)")
     return 0

@@ -49,6 +49,9 @@ def read_bytes(path: str, rev: str, label: str | None = None) -> bytes | None:
         if not fs.exists(path):
             return None
         info = fs.info(path)
+        dvc_info = info.get("dvc_info") or {}
+        if dvc_info and getattr(dvc_info.get("entry"), "hash_info", True) is None:
+            return None  # declared in dvc.yaml, never reproduced: dvc.lock pins no bytes at that revision
     except Exception as exc:  # dvc raises many kinds: bad rev, broken dvc.lock...
         raise PipelineError(f"{path}@{where}: cannot be read through DVC ({one_line(exc)})") from None
     entry = (info.get("dvc_info") or {}).get("entry")

@@ -19,7 +19,18 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 COPIED = ["pipeline", "dvc.yaml", "params.yaml", "expectations", ".gitignore", "Makefile",
-          "pyproject.toml", "uv.lock", ".github", "monitoring"]
+          "pyproject.toml", "uv.lock", ".github", "monitoring", "benchmarks"]
+# The copy's own test suite, which the replayed `code` job runs with `make test-fast` (the real
+# repository's CI runs all of tests/; a replay cannot afford the suite inside each of its tests).
+SMOKE_TEST = '''"""The command line answers: what the replayed CI job's `make test-fast` runs."""
+import subprocess
+import sys
+
+
+def test_cli_help():
+    out = subprocess.run([sys.executable, "-m", "pipeline", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "usage" in out.stdout
+'''
 
 # Small budgets: one trial per family, few trees. Applied on top of params.yaml.
 FAST_PARAMS: dict[str, Any] = {
@@ -112,6 +123,8 @@ def make_project(base: Path, periods: list[str] | None = None, rows: int = 1200,
             shutil.copytree(src, project / name, ignore=shutil.ignore_patterns("__pycache__"))
         elif src.exists():
             shutil.copy2(src, project / name)
+    (project / "tests").mkdir()
+    (project / "tests" / "test_smoke.py").write_text(SMOKE_TEST)
     simulate_batches(project / "data" / "batches",
                      periods or ["2024-01", "2024-02", "2024-03"], rows, suffix=suffix)
     write_params(project, deep_merge(FAST_PARAMS if fast else {}, overrides or {}))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,10 +21,15 @@ from conftest import ROOT, env, make_project, run, simulate_batches
 from workflow_replay import (
     Event,
     FakeGitHub,
+    MergeRefused,
     Replayer,
     ReplayError,
+    cancelled,
     evaluate,
+    install_hooks,
     install_stand_ins,
+    link_venv,
+    merge_pr,
     publish,
     substitute,
     triggered,
@@ -40,6 +47,7 @@ def test_expressions_follow_github_semantics():
                       "repository": "acme/x"}, "inputs": {"pr-number": 7}}
     assert evaluate("steps.rollback.outputs.rollback != 'true'", ctx) is False
     assert evaluate("steps.missing.outcome == 'success'", ctx) is False
+    assert evaluate("vars.AWS_ROLE_ARN != ''", ctx) is False  # null == '' (both 0)
     # string comparison is case-insensitive on GitHub
     assert evaluate("github.event.pull_request.head.repo.full_name == github.repository", ctx) is True
     assert evaluate("!cancelled() && (1 == 2 || contains('abc', 'B'))", ctx) is True
@@ -145,8 +153,8 @@ def test_workflow_security_rules():
                 if "uses" in step:
                     assert len(step["uses"].split("@")[1]) == 40, step["uses"]
                 if step.get("uses", "").startswith("actions/checkout"):
-                    pushes = any("commit-back" in s.get("run", "") or "git push" in s.get("run", "")
-                                 for s in job["steps"])
+                    pushes = any(w in s.get("run", "") for s in job["steps"]
+                                 for w in ("commit-back", "git push", "make monitoring-publish"))
                     assert step["with"]["persist-credentials"] is pushes, f"{path.name}:{job_id}"
 
 
@@ -183,103 +191,185 @@ def origin_refs(origin: Path) -> dict[str, str]:
     return {ref: sha for ref, sha in (line.split(" ", 1) for line in out.splitlines())}
 
 
-def merge(project: Path, branch: str, number: int) -> None:
-    """What GitHub's merge button does: a --no-ff merge commit on main, pushed."""
-    run(["git", "fetch", "-q", "origin"], project)
-    run(["git", "checkout", "-q", "main"], project)
-    run(["git", "reset", "-q", "--hard", "origin/main"], project)
-    run(["git", "merge", "-q", "--no-ff", f"origin/{branch}", "-m",
-         f"Merge pull request #{number} from acme/{branch}"], project)
-    run(["git", "push", "-q", "origin", "main"], project)
-
-
 def open_pr(project: Path, gh: FakeGitHub, branch: str, number: int, message: str) -> None:
     run(["git", "add", "-A"], project)
     run(["git", "commit", "-qm", message], project)
     run(["git", "push", "-q", "-u", "origin", branch], project)
-    gh.add_pr(number, branch)
+    gh.add_pr(number, branch, title=message)
 
 
-@pytest.mark.slow
-def test_gitops_story(tmp_path):
-    project = story_project(tmp_path)
-    remote = tmp_path / "dvc-remote"
+def head(origin: Path, branch: str) -> str:
+    return run(["git", "rev-parse", f"refs/heads/{branch}"], origin).stdout.strip()
+
+
+PR, PROMOTE = ".github/workflows/pr.yaml", ".github/workflows/promote.yaml"
+
+
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory):
+    """The expensive part, shared: main protected (required check `gate`), and two data engineers'
+    pull requests, both opened from the same main and both reproduced by CI (each commits its
+    dvc.lock back). Tests work on copies (copy_world)."""
+    base = tmp_path_factory.mktemp("story")
+    project = story_project(base)
+    remote = base / "dvc-remote"
     remote.mkdir()
-    origin, gh, replay = publish(project, tmp_path, remote, env(tmp_path))
+    origin, gh, replay = publish(project, base, remote, env(base))
+    gh.protect("main", ("gate",))
     batches = project / "data" / "batches"
-
-    # 1. a data engineer adds a batch through a pull request
     run(["git", "checkout", "-q", "-b", "batch-2024-04"], project)
     simulate_batches(batches, ["2024-04"], 500, seed=4)
     open_pr(project, gh, "batch-2024-04", 1, "Add the 2024-04 batch")
-    pr1 = replay.run(".github/workflows/pr.yaml",
-                     Event.pull_request(origin, 1, "batch-2024-04", action="opened"))
-    assert pr1.ok, pr1.log()
+    run(["git", "checkout", "-q", "-b", "drift-2024-05", "main"], project)
+    simulate_batches(batches, ["2024-05"], 500, scenario="salary_inflation", seed=5)
+    open_pr(project, gh, "drift-2024-05", 2, "Add the 2024-05 batch")
+    runs = {n: replay.run(PR, Event.pull_request(origin, n, b, action="opened"))
+            for n, b in ((1, "batch-2024-04"), (2, "drift-2024-05"))}
+    for result in runs.values():
+        assert result.ok, result.log()
+    return base, runs
+
+
+def copy_world(src: Path, dst: Path) -> tuple[Path, Path, FakeGitHub, Replayer, Path]:
+    """A private copy of a story world (project, origin with its hooks, fake GitHub, DVC remote)."""
+    for name in ("project", "origin.git", "dvc-remote"):
+        shutil.copytree(src / name, dst / name, symlinks=True)
+    shutil.copy2(src / "github.json", dst / "github.json")
+    project, origin, remote = dst / "project", dst / "origin.git", dst / "dvc-remote"
+    run(["git", "remote", "set-url", "origin", str(origin)], project)
+    gh = FakeGitHub(dst / "github.json")
+    install_hooks(origin, gh)
+    replay = Replayer(origin, dst / "runner", gh, secrets={"DVC_REMOTE_URL": str(remote)}, env=env(dst))
+    return project, origin, gh, replay, remote
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["merge", "squash", "rebase"])
+def test_reproduced_pr_merges_and_promotes_under_branch_protection(reproduced, tmp_path, method):
+    """The reproduced head carries the required check; every merge method starts promote.yaml."""
+    project, origin, gh, replay, _ = copy_world(reproduced[0], tmp_path)
+    first = reproduced[1][1]
+    # the bot's commit-back is the PR's new head; its push (GITHUB_TOKEN) started nothing, so the
+    # reproduce job reported the required check on it as a commit status
+    tip = head(origin, "batch-2024-04")
+    assert tip != first.event.sha
+    assert gh.check(first.event.sha, "gate") == "success"
+    assert [(c["kind"], c["conclusion"]) for c in gh.checks(tip) if c["name"] == "gate"] == [
+        ("status", "success")]
+    push = gh.pushes("refs/heads/batch-2024-04")[-1]
+    assert (push["after"], push["token"]) == (tip, "GITHUB_TOKEN")
+    assert not replay.run(PR, Event.pull_request(origin, 1, "batch-2024-04", token="GITHUB_TOKEN")).triggered
+    bot = run(["git", "log", "-1", "--format=%B%n%an", tip], origin).stdout
+    assert "github-actions[bot]" in bot and "skip" not in bot.lower()
+
+    event = merge_pr(origin, gh, 1, method, env=env(tmp_path))
+    promote = replay.run(PROMOTE, event)
+    assert promote.triggered, f"{method}: {promote.reason}"
+    assert promote.ok, promote.log()
+    assert "refs/tags/credit-risk@v0.1.0" in origin_refs(origin)
+    [release] = gh.releases()
+    assert release["tag"] == "credit-risk@v0.1.0" and release["latest"]
+
+    # the release step failed after the tags were pushed: a re-run registers nothing twice and a
+    # manual run (workflow_dispatch, for recovery) re-creates the missing release
+    state = gh.load()
+    state["releases"] = []
+    gh.save(state)
+    again = replay.rerun(promote)
+    assert again.ok and again.jobs["promote"].step("promote").outputs["action"] == "none", again.log()
+    assert [r["tag"] for r in gh.releases()] == ["credit-risk@v0.1.0"]
+    recover = replay.run(PROMOTE, Event.workflow_dispatch(origin))
+    assert recover.triggered and recover.ok, recover.log()
+    assert len(gh.releases()) == 1 and origin_refs(origin).keys() >= {"refs/tags/credit-risk@v0.1.0"}
+
+
+@pytest.mark.slow
+def test_gitops_story(reproduced, tmp_path):
+    project, origin, gh, replay, remote = copy_world(reproduced[0], tmp_path)
+
+    # 1. the first PR's report: images served from the repository at the commit that holds them
     [comment] = gh.comments("pr/1")
     assert comment["watermark"] == "credit-risk report" and comment["body"].strip()
-    assert all(image["exists"] for image in comment["images"]), comment["images"]
-    bot = run(["git", "log", "-1", "--format=%s%n%an", "refs/heads/batch-2024-04"], origin).stdout
-    assert "[skip ci]" in bot and "github-actions[bot]" in bot
+    [call] = [c for c in gh.calls("cml") if c["target"] == "pr/1"]
+    assert call["uploaded"] == [], "the report's images went to CML's public host"
+    links = re.findall(r"!\[[^\]]*\]\(https://github.com/acme/credit-risk/blob/([0-9a-f]{40})/([^?)]+)\?raw=true\)",
+                       comment["body"])
+    assert links and all(sha == head(origin, "batch-2024-04") for sha, _ in links), comment["body"]
+    for sha, path in links:
+        run(["git", "cat-file", "-e", f"{sha}:{path}"], origin)
     changed = run(["git", "show", "--name-only", "--format=", "refs/heads/batch-2024-04"], origin).stdout
     assert "dvc.lock" in changed.split() and "models/model_card.json" in changed.split()
     assert remote_files(remote), "dvc push sent nothing to the DVC remote"
-    # the bot's push does not start another run
-    assert not replay.run(".github/workflows/pr.yaml", Event.pull_request(origin, 1, "batch-2024-04"
-                                                                          )).triggered
 
     # 2. merged: v0.1.0 registered, tags pushed, a release with the card
-    merge(project, "batch-2024-04", 1)
-    promote1 = replay.run(".github/workflows/promote.yaml", Event.push(origin))
+    promote1 = replay.run(PROMOTE, merge_pr(origin, gh, 1, env=env(tmp_path)))
     assert promote1.ok, promote1.log()
     refs = origin_refs(origin)
     assert "refs/tags/credit-risk@v0.1.0" in refs and "refs/tags/credit-risk#prod#1" in refs
     [release] = gh.releases()
-    assert release["tag"] == "credit-risk@v0.1.0"
     assert {Path(f["path"]).name for f in release["files"] if f["exists"]} >= {"model_card.json",
                                                                                "metrics.json"}
     v1_sha = json.loads(run(["git", "show", "credit-risk@v0.1.0:models/model_card.json"],
                             origin).stdout)["model"]["sha256"]
 
-    # 3. drifted data: one comment, updated in place after a second push, then v0.2.0
-    run(["git", "checkout", "-q", "-b", "drift-2024-05"], project)
-    simulate_batches(batches, ["2024-05"], 500, scenario="salary_inflation", seed=5)
-    open_pr(project, gh, "drift-2024-05", 2, "Add the 2024-05 batch")
-    first = replay.run(".github/workflows/pr.yaml", Event.pull_request(origin, 2, "drift-2024-05",
-                                                                        action="opened"))
-    assert first.ok, first.log()
+    # 3. the second engineer's PR changed dvc.lock too: it now conflicts with main, GitHub runs
+    # nothing for it and refuses the merge; they update from main, take main's generated files, and
+    # CI reproduces both batches together
+    assert not Event.pull_request(origin, 2, "drift-2024-05").mergeable
+    with pytest.raises(MergeRefused):
+        merge_pr(origin, gh, 2, env=env(tmp_path))
+    run(["git", "checkout", "-q", "drift-2024-05"], project)
     run(["git", "pull", "-q", "--ff-only"], project)  # the bot's dvc.lock commit
-    (project / "docs").mkdir(exist_ok=True)
-    (project / "docs" / "2024-05.md").write_text("Salaries rose: the delivery is correct.\n")
-    run("git add -A && git commit -qm 'Explain the 2024-05 delivery' && git push -q", project)
-    second = replay.run(".github/workflows/pr.yaml", Event.pull_request(origin, 2, "drift-2024-05"))
+    run(["git", "fetch", "-q", "origin"], project)
+    assert run(["git", "merge", "-q", "origin/main"], project, check=False).returncode != 0
+    conflicted = run(["git", "diff", "--name-only", "--diff-filter=U"], project).stdout.split()
+    assert "dvc.lock" in conflicted
+    run(["git", "checkout", "--theirs", "--", *conflicted], project)
+    run(["git", "add", "--", *conflicted], project)
+    run(["git", "commit", "-q", "--no-edit"], project)
+    run(["git", "push", "-q"], project)
+    second = replay.run(PR, Event.pull_request(origin, 2, "drift-2024-05"))
     assert second.ok, second.log()
-    # the committed-back dvc.lock matches what a fresh runner pulls: nothing is re-run
-    assert "Running stage" not in second.jobs["reproduce/reproduce"].step("repro").stdout
+    assert "Running stage" in second.jobs["reproduce/reproduce"].step("repro").stdout
     [comment2] = gh.comments("pr/2")
     assert comment2["updates"] == 1
-    merge(project, "drift-2024-05", 2)
-    promote2 = replay.run(".github/workflows/promote.yaml", Event.push(origin))
+    tip2 = head(origin, "drift-2024-05")
+    assert tip2 != second.event.sha and gh.check(tip2, "gate") == "success"
+    tree = run(["git", "ls-tree", "--name-only", tip2, "data/batches/"], origin).stdout.split()
+    assert {"data/batches/2024-04.csv", "data/batches/2024-05.csv"} <= set(tree)
+    assert run(["git", "diff", "--quiet", "main", tip2, "--", "dvc.lock"], origin, check=False).returncode
+
+    # "Re-run jobs" on that run: the old event (the pre-commit-back head); the commit-back is rebuilt
+    # on the branch's tip instead of being refused as non-fast-forward, and the check is re-reported
+    rerun = replay.rerun(second)
+    assert rerun.ok, rerun.log()
+    tip3 = head(origin, "drift-2024-05")
+    assert tip3 == tip2 or run(["git", "rev-parse", f"{tip3}^"], origin).stdout.strip() == tip2
+    assert gh.checks(tip3)[-1]["name"] == "gate" and gh.check(tip3, "gate") == "success"
+
+    promote2 = replay.run(PROMOTE, merge_pr(origin, gh, 2, env=env(tmp_path)))
     assert promote2.ok, promote2.log()
     assert "refs/tags/credit-risk@v0.2.0" in origin_refs(origin)
-    merge2 = run(["git", "rev-parse", "origin/main"], project).stdout.strip()
+    assert [r["tag"] for r in gh.releases() if r["latest"]] == ["credit-risk@v0.2.0"]
+    merge2 = head(origin, "main")
 
     # 4. rollback: git revert of the promotion merge, through a pull request
-    run(["git", "checkout", "-q", "-b", "revert-pr-2", "main"], project)
+    run(["git", "fetch", "-q", "origin"], project)
+    run(["git", "checkout", "-q", "-b", "revert-pr-2", "origin/main"], project)
     run(["git", "revert", "-m", "1", "--no-edit", merge2], project)
     run(["git", "push", "-q", "-u", "origin", "revert-pr-2"], project)
     gh.add_pr(3, "revert-pr-2")
-    revert = replay.run(".github/workflows/pr.yaml", Event.pull_request(origin, 3, "revert-pr-2",
-                                                                         action="opened"))
+    revert = replay.run(PR, Event.pull_request(origin, 3, "revert-pr-2", action="opened"))
     assert revert.ok, revert.log()
     job = revert.jobs["reproduce/reproduce"]
     assert job.step("repro").outcome == "skipped" and job.step("compare").outcome == "skipped"
     [comment3] = gh.comments("pr/3")
     assert "Rollback to v0.1.0" in comment3["body"]
-    merge(project, "revert-pr-2", 3)
-    promote3 = replay.run(".github/workflows/promote.yaml", Event.push(origin))
+    promote3 = replay.run(PROMOTE, merge_pr(origin, gh, 3, env=env(tmp_path)))
     assert promote3.ok, promote3.log()
     assert promote3.jobs["promote"].step("promote").outputs["action"] == "rollback"
-    assert len(gh.releases()) == 2  # a rollback is no new release
+    assert len(gh.releases()) == 2  # a rollback is no new release...
+    assert [r["tag"] for r in gh.releases() if r["latest"]] == ["credit-risk@v0.1.0"]  # ...but Latest
 
     # a fresh clone with an empty DVC cache gets v0.1.0's exact bytes, and sees the history
     fresh = tmp_path / "fresh"
@@ -292,21 +382,21 @@ def test_gitops_story(tmp_path):
         ("v0.1.0", "registered"), ("v0.2.0", "registered"), ("v0.1.0", "rollback")]
     assert rows[-1]["current"] and rows[-1]["promoted_by"].startswith("PR #3")
 
-    # 5. a bad batch: the check fails with the clear message; nothing pushed, nothing registered
+    # 5. a bad batch: the check fails with the clear message; nothing pushed, nothing registered,
+    # and the merge button stays disabled
     before_refs, before_remote = origin_refs(origin), remote_files(remote)
+    run(["git", "fetch", "-q", "origin"], project)
     run(["git", "checkout", "-q", "-b", "bad-2024-06", "origin/main"], project)
-    [bad] = simulate_batches(batches, ["2024-06"], 300, seed=6)
+    [bad] = simulate_batches(project / "data" / "batches", ["2024-06"], 300, seed=6)
     lines = bad.read_text().splitlines()
-    header = lines[0].split(",")
-    col = header.index("salario_mensual")
+    col = lines[0].split(",").index("salario_mensual")
     cells = lines[5].split(",")
     cells[col] = "doce-mil"  # text in a numeric column
     lines[5] = ",".join(cells)
     bad.write_text("\n".join(lines) + "\n")
     open_pr(project, gh, "bad-2024-06", 4, "Add the 2024-06 batch")
     after_push = origin_refs(origin)
-    failed = replay.run(".github/workflows/pr.yaml", Event.pull_request(origin, 4, "bad-2024-06",
-                                                                         action="opened"))
+    failed = replay.run(PR, Event.pull_request(origin, 4, "bad-2024-06", action="opened"))
     assert not failed.ok
     job = failed.jobs["reproduce/reproduce"]
     assert job.step("repro").outcome == "failure"
@@ -318,3 +408,159 @@ def test_gitops_story(tmp_path):
     assert remote_files(remote) == before_remote
     [comment4] = gh.comments("pr/4")
     assert "salario_mensual" in comment4["body"]
+    assert gh.check(failed.event.sha, "gate") == "failure"
+    with pytest.raises(MergeRefused, match="'gate'.*failure"):
+        merge_pr(origin, gh, 4, env=env(tmp_path))
+
+
+# --- every pull request gets the required check ---------------------------------------------------
+
+
+def small_world(tmp_path: Path, provision=None) -> tuple[Path, Path, FakeGitHub, Replayer]:
+    """A committed project on a protected main (required check `gate`), no model reproduced yet."""
+    project = make_project(tmp_path, rows=300)
+    remote = tmp_path / "dvc-remote"
+    remote.mkdir()
+    origin, gh, replay = publish(project, tmp_path, remote, env(tmp_path))
+    if provision is not None:
+        replay.provision = provision
+    gh.protect("main", ("gate",))
+    return project, origin, gh, replay
+
+
+@pytest.mark.slow
+def test_pr_outside_the_pipeline_inputs_gets_the_required_check(tmp_path):
+    """A README-only PR: no reproduction, but the gate (and the code job) report, so it can merge."""
+    project, origin, gh, replay = small_world(tmp_path)
+    run(["git", "checkout", "-q", "-b", "docs"], project)
+    (project / "README.md").write_text("How we retrain.\n")
+    open_pr(project, gh, "docs", 7, "Document the loop")
+    result = replay.run(PR, Event.pull_request(origin, 7, "docs", action="opened"))
+    assert result.triggered, result.reason
+    assert result.ok, result.log()
+    assert result.jobs["changes"].outputs["pipeline"] == "false"
+    assert result.jobs["reproduce"].status == "skipped" and result.jobs["fork"].status == "skipped"
+    assert result.jobs["code/lint-and-test"].status == "success"
+    assert gh.check(result.event.sha, "gate") == "success"
+    assert merge_pr(origin, gh, 7, env=env(tmp_path)).name == "push"
+
+
+@pytest.fixture(scope="session")
+def installed_once():
+    """Provisioning for replays that run the real `make install`: checkouts start without .venv, so
+    the first `make install` of the session creates it from nothing (uv from PyPI at the Makefile's
+    pinned version, then the locked environment); later checkouts reuse that environment, as a
+    runner's cache would. Returns the provisioner and the workdirs it saw."""
+    seen: list[Path] = []
+
+    def provision(work: Path) -> None:
+        built = [w / ".venv" for w in seen if (w / ".venv" / ".installed").exists()]
+        if built:
+            link_venv(work, built[0])
+        seen.append(work)
+    return provision, seen
+
+
+@pytest.mark.slow
+def test_fork_pr_end_to_end_with_a_real_install(tmp_path, installed_once):
+    """A fork's PR: no secrets, read-only token; validation and drift, a job-summary report, the gate."""
+    provision, seen = installed_once
+    project, origin, gh, replay = small_world(tmp_path, provision)
+    run(["git", "checkout", "-q", "-b", "contributor-2024-04"], project)
+    simulate_batches(project / "data" / "batches", ["2024-04"], 300, seed=4)
+    open_pr(project, gh, "contributor-2024-04", 8, "Add the 2024-04 batch (fork)")
+    result = replay.run(PR, Event.pull_request(origin, 8, "contributor-2024-04", action="opened", fork=True))
+    assert result.ok, result.log()
+    assert result.jobs["reproduce"].status == "skipped"
+    fork = result.jobs["fork"]
+    assert fork.status == "success" and fork.step("checks").outcome == "success", result.log()
+    assert "comes from a fork" in fork.summary and "Drift" in fork.summary
+    assert not gh.calls("cml") and not gh.comments()  # a read-only token cannot comment: not tried
+    assert gh.check(result.event.sha, "gate") == "success"
+    # the real install ran (in this session), from an empty .venv, with the Makefile's pinned uv
+    built = [w for w in seen if (w / ".venv" / ".installed").exists()
+             and not (w / ".venv" / "bin").is_symlink()]  # made by make install, not linked
+    assert built and (built[0] / ".venv" / "bin" / "uv").exists()
+    installs = [s for j in result.jobs.values() for s in j.steps if s.name.startswith("Install")]
+    if built[0].is_relative_to(tmp_path):
+        assert any("installed the locked environment with uv" in s.stdout for s in installs), result.log()
+    merge_pr(origin, gh, 8, env=env(tmp_path))
+
+
+def test_changes_decides_what_retrains(tmp_path):
+    """`make changes`: data, params, the pipeline's code, dvc files, the lock files and the Makefile
+    retrain; docs and tests do not."""
+    project = make_project(tmp_path, rows=50)
+    base = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+    cases = {"README.md": "false", "tests/test_x.py": "false", "uv.lock": "true", "Makefile": "true",
+             "pyproject.toml": "true", "pipeline/train.py": "true", "params.yaml": "true",
+             "data/batches/x.csv": "true"}
+    for path, expected in cases.items():
+        run(["git", "checkout", "-q", "-B", "t", base], project)
+        target = project / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "a") as fh:
+            fh.write("\n# changed\n")
+        run(["git", "add", "-A"], project)
+        run(["git", "commit", "-qm", f"change {path}"], project)
+        out = tmp_path / "out"
+        out.write_text("")
+        run(["make", "-s", "changes"], project,
+            env={**env(tmp_path), "BASE": base, "GITHUB_OUTPUT": str(out)})
+        assert out.read_text().strip() == f"pipeline={expected}", path
+
+
+def test_ssh_key_on_a_fresh_checkout(tmp_path):
+    """`make dvc-remote` with DVC_SSH_KEY in a fresh clone (no .dvc/tmp yet): the key lands, 0600."""
+    project = make_project(tmp_path, rows=50)
+    fresh = tmp_path / "fresh"
+    run(["git", "clone", "-q", str(project), str(fresh)], tmp_path)
+    link_venv(fresh)
+    assert not (fresh / ".dvc" / "tmp").exists()
+    # `-o dvc-plugin`: make skips the plugin install (dvc-ssh from PyPI); the remote config needs none
+    run(["make", "-o", "dvc-plugin", "dvc-remote"], fresh, env={
+        **env(tmp_path), "DVC_REMOTE_URL": "ssh://dvc@storage.example.invalid/credit-risk",
+        "DVC_SSH_KEY": "-----BEGIN OPENSSH PRIVATE KEY-----\nx"})
+    key = fresh / ".dvc" / "tmp" / "ssh_key"
+    assert key.read_text().startswith("-----BEGIN") and oct(key.stat().st_mode & 0o777) == "0o600"
+    assert str(key) in (fresh / ".dvc" / "config.local").read_text()
+
+
+def _steps(path: str) -> list[dict]:
+    wf = yaml.safe_load((WORKFLOWS / path).read_text())
+    return [s for job in wf["jobs"].values() for s in job.get("steps", [])]
+
+
+def test_workflows_follow_githubs_rules():
+    """What the replay cannot run: CML's setup action, uv's origin, triggers and the gate's shape."""
+    for path in WORKFLOWS.glob("*.yaml"):
+        text = path.read_text()
+        assert "skip ci]" not in text.replace("No `[skip ci]`", ""), f"{path.name}: a skip marker"
+        assert "astral-sh/setup-uv" not in text, f"{path.name}: one uv, the Makefile's pinned one"
+        for step in _steps(path.name):
+            if step.get("uses", "").startswith("iterative/setup-cml"):
+                assert step["with"] == {"version": "v0.20.6", "vega": False}, path.name
+    pr = yaml.safe_load((WORKFLOWS / "pr.yaml").read_text())
+    on = pr.get("on", pr.get(True))
+    assert "paths" not in on["pull_request"], "a paths filter leaves the required check expected forever"
+    gate = pr["jobs"]["gate"]
+    assert gate["name"] == "gate" and gate["if"] == "always()"
+    assert set(gate["needs"]) == set(pr["jobs"]) - {"gate"}
+    assert pr["jobs"]["code"]["uses"] == "./.github/workflows/ci.yaml"
+    ci = yaml.safe_load((WORKFLOWS / "ci.yaml").read_text())
+    ci_on = ci.get("on", ci.get(True))
+    assert ci_on["push"]["branches"] == ["main"] and "workflow_call" in ci_on
+    assert {s.get("run") for s in _steps("ci.yaml")} >= {"make lint", "make test-fast"}
+    assert pr["jobs"]["reproduce"]["permissions"]["statuses"] == "write"
+    promote = yaml.safe_load((WORKFLOWS / "promote.yaml").read_text())
+    assert "workflow_dispatch" in promote.get("on", promote.get(True))
+    assert "git push origin HEAD:main" not in (WORKFLOWS / "scheduled.yaml").read_text()
+
+
+def test_promote_queue_is_documented_as_github_applies_it():
+    """Three quick merges: GitHub runs the first and the last promote run; the middle one is cancelled
+    while pending. The workflow says so (it used to promise that no promotion is ever dropped)."""
+    text = (WORKFLOWS / "promote.yaml").read_text()
+    spec = yaml.safe_load(text)["concurrency"]
+    assert cancelled([spec] * 3) == [False, True, False]
+    assert "never drop" not in text and "never gets a version" in text

@@ -266,15 +266,36 @@ def test_commit_back_pushes_lock_and_tracked_outputs(repo, tmp_path):
     run(["git", "remote", "add", "origin", str(origin)], repo)
     run(["git", "push", "-q", "origin", "main:feature"], repo)
     (repo / "seed.txt").write_text("changed\n")
-    run("git commit -qam 'new data'", repo)
+    run("git commit -qam 'new data' && git push -q origin HEAD:feature", repo)
+    reproduced = run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
     dvc("reproduce", repo)
-    assert PR.commit_back("feature", "origin", "Reproduce the pipeline") is True
-    log = run(["git", "log", "-1", "--format=%s", "feature"], origin).stdout
-    assert log.strip() == "Reproduce the pipeline [skip ci]"
+    sha = PR.commit_back("feature", "origin", "Reproduce the pipeline")
+    assert sha == run(["git", "rev-parse", "feature"], origin).stdout.strip()
+    log = run(["git", "log", "-1", "--format=%B", "feature"], origin).stdout
+    assert log.strip() == "Reproduce the pipeline"  # no skip marker: it would skip main's workflows
     files = run(["git", "show", "--name-only", "--format=", "feature"], origin).stdout.split()
     assert sorted(files) == ["dvc.lock", "models/.gitignore", "models/model_card.json",
                              "models/model_card.md"]
-    assert PR.commit_back("feature", "origin", "again") is False  # nothing left to commit
+    assert PR.commit_back("feature", "origin", "again") == sha  # nothing left to commit
+
+    # "Re-run jobs": the old event checks out the reproduced commit again; the branch's tip is the
+    # earlier commit-back of the same inputs, so the outputs are rebuilt on it, not refused
+    run(["git", "checkout", "-q", "--detach", reproduced], repo)
+    dvc("reproduce", repo)
+    assert PR.commit_back("feature", "origin", "Reproduce again") == sha
+    (repo / "models" / "model_card.md").write_text("# card, other bytes\n")  # another machine's floats
+    again = PR.commit_back("feature", "origin", "Reproduce again")
+    assert run(["git", "rev-parse", f"{again}^"], origin).stdout.strip() == sha
+
+    # someone pushed new inputs since: a re-run of the old event pushes nothing
+    run(["git", "checkout", "-q", "-B", "person", again], repo)
+    (repo / "seed.txt").write_text("newer\n")
+    run("git commit -qam 'newer data' && git push -q origin HEAD:feature", repo)
+    newer = run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
+    run(["git", "checkout", "-q", "--detach", reproduced], repo)
+    dvc("reproduce", repo)
+    assert PR.commit_back("feature", "origin", "stale") is None
+    assert run(["git", "rev-parse", "feature"], origin).stdout.strip() == newer
 
 
 def test_versions_without_tags_shows_the_model_history_from_git(repo, tmp_path, capsys):

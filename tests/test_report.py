@@ -245,3 +245,16 @@ def test_decision_impact_and_evaluation_provenance(repo):
     assert ("Evaluation set: 1,500 of 1,800 test rows (by batch: `2024-06` 1,500); left out: 300 rows in "
             "the champion's training or validation split.") in text
     check_markdown(text, repo)
+
+
+def test_images_link_to_the_repository_at_a_commit(tmp_path, monkeypatch):
+    """--image-base: local images become blob URLs at the commit holding them (private repositories
+    serve those to their readers); URLs already absolute are left alone."""
+    monkeypatch.chdir(tmp_path)
+    text = ("![Confusion](figures/confusion.png)\n![Drift](drift/drift.png)\n"
+            "![Elsewhere](https://example.org/x.png)\n")
+    base = "https://github.com/acme/credit-risk/blob/" + "a" * 40
+    out = R.link_images(text, Path("reports/report.md"), base + "/")
+    assert out.splitlines() == [f"![Confusion]({base}/reports/figures/confusion.png?raw=true)",
+                                f"![Drift]({base}/reports/drift/drift.png?raw=true)",
+                                "![Elsewhere](https://example.org/x.png)"]

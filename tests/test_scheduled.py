@@ -1,10 +1,12 @@
 """The scheduled monitoring workflow, replayed: its own steps on real git, DVC and the pipeline.
 
 A production model trained on three stable months sits on `main` (its bytes in a local-folder DVC
-remote); then three months under the new credit policy land on main. The monthly run must commit
-the monitoring history to main, open ONE model-alert issue with the plot, open ONE retraining pull
-request and run the reusable reproduce-and-report workflow on it (a PR opened with the default token
-triggers nothing by itself); a second run the same month opens no duplicates.
+remote); then three months under the new credit policy land on main, which is protected (required
+check `gate`; GITHUB_TOKEN cannot push to it). The monthly run must keep the monitoring history on
+its own branch, open ONE model-alert issue with the plot, open ONE retraining pull request and run the
+reusable reproduce-and-report workflow on it (a PR opened with the default token triggers nothing by
+itself), whose pushed-back head carries the required check; a second run the same month opens no
+duplicates.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT, env, make_project, run, simulate_batches
-from workflow_replay import Event, publish
+from workflow_replay import Event, merge_pr, publish
 
 WORKFLOW = ".github/workflows/scheduled.yaml"
 # The story is the scheduled loop, not the promotion gate (tests/test_compare.py): one fast family,
@@ -57,7 +59,9 @@ def world(tmp_path: Path):
     run("git add -A && git commit -qm 'Model trained on 2024-01..03'", project)
     simulate_batches(project / "data" / "batches", ["2024-04", "2024-05", "2024-06"], 600, "policy_change")
     run("git add -A && git commit -qm 'Labelled batches 2024-04..06'", project)
-    return publish(project, tmp_path, remote, env(tmp_path))
+    origin, gh, replay = publish(project, tmp_path, remote, env(tmp_path))
+    gh.protect("main", ("gate",))
+    return origin, gh, replay
 
 
 @pytest.mark.slow
@@ -67,22 +71,27 @@ def test_scheduled_run_opens_one_issue_and_one_retraining_pr(world):
     branch = f"retrain/{period}"
 
     # the monthly cron (no inputs), then a manual dispatch: the second run must open no duplicates
+    main_before = run(["git", "rev-parse", "main"], origin).stdout
     first = replay.run(WORKFLOW, Event.schedule(origin, "0 2 1 * *"))
     assert first.ok, first.log()
     assert first.jobs["monitor"].outputs["decision"] == "retrain", first.log()
 
-    # the history is in git, on main, in a bot commit that starts no other workflow
-    log = run(["git", "log", "-1", "--format=%s%n%an", "main"], origin).stdout
-    assert "[skip ci]" in log and "github-actions[bot]" in log
-    history = run(["git", "show", "main:reports/monitoring/history.csv"], origin).stdout.splitlines()
+    # the history is on its own branch (main untouched), in a bot commit that starts no workflow
+    assert run(["git", "rev-parse", "main"], origin).stdout == main_before
+    log = run(["git", "log", "-1", "--format=%s%n%an", "monitoring"], origin).stdout
+    assert "github-actions[bot]" in log and "skip" not in log.lower()
+    assert gh.pushes("refs/heads/monitoring")[-1]["token"] == "GITHUB_TOKEN"
+    history = run(["git", "show", "monitoring:reports/monitoring/history.csv"], origin).stdout.splitlines()
     assert [line.split(",")[2] for line in history[1:]] == ["2024-04", "2024-05", "2024-06"]
-    latest = json.loads(run(["git", "show", "main:reports/monitoring/latest.json"], origin).stdout)
+    latest = json.loads(run(["git", "show", "monitoring:reports/monitoring/latest.json"], origin).stdout)
     assert "metric_floor" in {a["name"] for a in latest["alerts"]}
+    assert gh.load()["enabled"] == ["scheduled.yaml"]  # the 60-day inactivity clock is reset
 
-    # one alert issue, with the alerts and the published plot
+    # one alert issue, with the alerts and the plot at the monitoring commit
     [issue] = gh.issues()
     assert issue["labels"] == ["model-alert"] and "metric_floor" in issue["body"]
-    assert "reports/monitoring/metrics.png?raw=true" in issue["body"]
+    monitoring_sha = run(["git", "rev-parse", "monitoring"], origin).stdout.strip()
+    assert f"blob/{monitoring_sha}/reports/monitoring/metrics.png?raw=true" in issue["body"]
 
     # one retraining PR, reproduced and reported on by the reusable workflow in the same run
     [pr] = gh.prs()
@@ -92,9 +101,10 @@ def test_scheduled_run_opens_one_issue_and_one_retraining_pr(world):
     assert comment["watermark"] == "credit-risk report"
     changed = run(["git", "show", "--name-only", "--format=", f"refs/heads/{branch}"], origin).stdout.split()
     assert "dvc.lock" in changed, "the reproduced dvc.lock was not committed back to the PR branch"
+    # the retraining PR's head carries the required check, so a reviewer can merge it
+    assert gh.check(run(["git", "rev-parse", branch], origin).stdout.strip(), "gate") == "success"
 
     # the same month again: the issue gets a comment, no second issue, branch or pull request
-    main_before = run(["git", "rev-parse", "main"], origin).stdout
     second = replay.run(WORKFLOW, Event.workflow_dispatch(origin, {}))
     assert second.ok, second.log()
     assert len(gh.issues()) == 1 and len(gh.issues()[0]["comments"]) == 1
@@ -103,5 +113,7 @@ def test_scheduled_run_opens_one_issue_and_one_retraining_pr(world):
     assert second.jobs["report"].status == "skipped"
     assert [c for c in gh.calls("gh") if c["action"] == "pr create"] and \
         len([c for c in gh.calls("gh") if c["action"] == "pr create"]) == 1
-    # a rerun on the same day rewrites identical files: no new monitoring commit
+    # a rerun on the same day rewrites identical files: no new monitoring commit; main never moved
+    assert run(["git", "rev-parse", "monitoring"], origin).stdout.strip() == monitoring_sha
     assert run(["git", "rev-parse", "main"], origin).stdout == main_before
+    merge_pr(origin, gh, pr["number"], "squash", env=env(origin.parent))

@@ -17,15 +17,30 @@ with `with:` and `secrets:`), then run every job's steps like a runner would:
   and reusable-workflow `outputs`;
 - setup actions (setup-python, setup-uv, setup-cml, setup-dvc) are no-ops: the runner is
   provisioned with this repository's environment (`.venv` linked into the clone, marked installed, so
-  `make install` is the no-op a cache hit gives) — but it is NOT put on PATH: the workflow must do that
-  itself, as on GitHub;
+  `make install` is the no-op a cache hit gives; pass another `provision` to run the real install)
+  — but it is NOT put on PATH: the workflow must do that itself, as on GitHub;
 - `cml` and `gh` are stand-ins on PATH that keep a small fake GitHub in a JSON file (`FakeGitHub`):
   comments (`cml comment create|update`, one per watermark title and target, updated in place),
   pull requests, issues, releases, and every call with its arguments. A read-only token (fork PRs)
   makes every write fail with GitHub's 403 message.
 
+GitHub's own rules, each modelled where it applies and citing the documentation there:
+- check runs (one per job, named by its `name:`, "caller / called" inside a reusable workflow;
+  skipped jobs report "skipped") and commit statuses (`gh api .../statuses/SHA`) on a commit SHA;
+  branch protection with required checks: `merge_pr` refuses a head whose required check is missing
+  or not passing, or a conflicting branch (`FakeGitHub.protect`, `FakeGitHub.check`);
+- a protected branch refuses pushes, GITHUB_TOKEN's included (origin's pre-receive hook, GH006); a
+  job's `permissions:` scope its token (pushes, comments, statuses, issues, releases);
+- merge methods: merge commit, squash (GitHub's default message lists the branch's commits) and
+  rebase (the branch's last commit becomes the head);
+- events caused by GITHUB_TOKEN trigger no workflow (`Event.token`; origin's post-receive hook logs
+  who pushed); a skip marker anywhere in the head commit's message skips push workflows;
+- concurrency groups: one running, one pending, the older pending run cancelled (`run_concurrently`);
+- re-runs replay the original event (`rerun`); a conflicting PR gets no pull_request run.
+
 Deviations from GitHub, on purpose: a pull_request event runs on the PR head (GitHub builds a merge
-commit `refs/pull/N/merge`); `concurrency` is evaluated and reported, not enforced; no matrix.
+commit `refs/pull/N/merge`); runs are sequential (concurrency decides which of a batch of events
+run, not when); no matrix.
 
 Use:
     gh = FakeGitHub(tmp / "github.json")
@@ -85,15 +100,22 @@ class Event:
     fork: bool = False
     changed: list[str] | None = None  # files the event changes (paths filters)
     head_message: str = ""
+    token: str = "user"  # who caused it: "user" (a person or an app token) or "GITHUB_TOKEN"
+    mergeable: bool = True  # pull_request: GitHub could build the merge commit
 
     @classmethod
     def pull_request(cls, origin: Path, number: int, head: str, base: str = "main",
                      action: str = "synchronize", fork: bool = False,
-                     repository: str = REPOSITORY) -> Event:
+                     repository: str = REPOSITORY, token: str = "user") -> Event:
         """A PR event for branch `head` of `origin` (a fork PR gets no secrets, a read-only token)."""
         head_sha = _git(["rev-parse", f"refs/heads/{head}"], origin)
         base_sha = _git(["rev-parse", f"refs/heads/{base}"], origin)
         merge_base = _git(["merge-base", base_sha, head_sha], origin)
+        # GitHub builds refs/pull/N/merge; when the branches conflict it cannot, and no
+        # pull_request workflow runs ("Workflows will not run on pull_request activity if the pull
+        # request has a merge conflict", docs: events-that-trigger-workflows#pull_request)
+        mergeable = subprocess.run(["git", "merge-tree", "--write-tree", base_sha, head_sha], cwd=origin,
+                                   capture_output=True).returncode == 0
         changed = _git(["diff", "--name-only", merge_base, head_sha], origin).splitlines()
         head_repo = f"contributor/{repository.split('/')[1]}" if fork else repository
         payload = {
@@ -107,11 +129,12 @@ class Event:
         }
         return cls("pull_request", f"refs/pull/{number}/merge", head_sha, payload, base_ref=base,
                    head_ref=head, fork=fork, changed=changed,
-                   head_message=_git(["log", "-1", "--format=%B", head_sha], origin))
+                   head_message=_git(["log", "-1", "--format=%B", head_sha], origin), token=token,
+                   mergeable=mergeable)
 
     @classmethod
     def push(cls, origin: Path, branch: str = "main", before: str | None = None,
-             repository: str = REPOSITORY) -> Event:
+             repository: str = REPOSITORY, token: str = "user") -> Event:
         """A push to `branch`; `before` is the previous tip (default: the first parent)."""
         sha = _git(["rev-parse", f"refs/heads/{branch}"], origin)
         before = before or _git(["rev-parse", f"{sha}^"], origin)
@@ -120,7 +143,7 @@ class Event:
                    "head_commit": {"id": sha, "message": _git(["log", "-1", "--format=%B", sha], origin)},
                    "repository": {"full_name": repository, "default_branch": "main"}}
         return cls("push", f"refs/heads/{branch}", sha, payload, changed=changed,
-                   head_message=payload["head_commit"]["message"])
+                   head_message=payload["head_commit"]["message"], token=token)
 
     @classmethod
     def schedule(cls, origin: Path, cron: str = "", branch: str = "main") -> Event:
@@ -191,11 +214,12 @@ def _to_num(value: Any) -> float:
 
 
 def _equal(a: Any, b: Any) -> bool:
-    """GitHub's loose equality: strings compare case-insensitively; mixed types compare as numbers."""
+    """GitHub's loose equality: strings compare case-insensitively; mixed types compare as numbers
+    (null and '' are both 0, so an unset `vars.X != ''` is false, as on GitHub)."""
     if isinstance(a, str) and isinstance(b, str):
         return a.lower() == b.lower()
-    if type(a) is type(b) or a is None or b is None:
-        return a == b if not (a is None or b is None) else a is b
+    if type(a) is type(b):
+        return a == b
     return _to_num(a) == _to_num(b)
 
 
@@ -430,10 +454,19 @@ def triggered(workflow: dict[str, Any], event: Event) -> tuple[bool, str]:
     if event.name not in on:
         return False, f"not triggered by {event.name}"
     spec = on[event.name]
+    # "events triggered by the GITHUB_TOKEN, with the exception of workflow_dispatch and
+    # repository_dispatch, will not create a new workflow run" (docs: automatic-token-authentication)
+    if event.token == "GITHUB_TOKEN" and event.name not in ("workflow_dispatch", "repository_dispatch"):
+        return False, "caused by GITHUB_TOKEN: GitHub starts no workflow"
+    # "include any of the following strings in the commit message ... the HEAD commit", anywhere in
+    # the message (docs: skipping-workflow-runs)
     if event.name in ("push", "pull_request") and re.search(
-            r"\[(skip ci|ci skip|no ci|skip actions|actions skip)\]", event.head_message, re.IGNORECASE):
+            r"\[(skip ci|ci skip|no ci|skip actions|actions skip)\]|\nskip-checks: ?true",
+            event.head_message, re.IGNORECASE):
         return False, "head commit message says [skip ci]"
     if event.name == "pull_request":
+        if not event.mergeable:
+            return False, "merge conflict: no merge commit, no pull_request run"
         types = spec.get("types") or ["opened", "synchronize", "reopened"]
         if event.payload.get("action") not in types:
             return False, f"action {event.payload.get('action')} not in {types}"
@@ -459,10 +492,42 @@ class FakeGitHub:
         self.path = Path(path)
         if not self.path.exists():
             self.save({"comments": [], "prs": [], "issues": [], "releases": [], "calls": [],
-                       "next_number": 100})
+                       "next_number": 100, "checks": [], "protection": {}, "pushes": []})
 
     def load(self) -> dict[str, Any]:
-        return json.loads(self.path.read_text())
+        state = json.loads(self.path.read_text())
+        for key in ("checks", "pushes"):
+            state.setdefault(key, [])
+        state.setdefault("protection", {})
+        return state
+
+    # --- checks and branch protection
+    def protect(self, branch: str = "main", required: tuple[str, ...] = ("gate",)) -> None:
+        """Branch protection (or a ruleset) on `branch`: changes only through a pull request whose
+        head passed every required check; no direct push, GITHUB_TOKEN included (it cannot be a
+        bypass actor: docs: about-protected-branches, about-rulesets)."""
+        state = self.load()
+        state["protection"][branch] = {"required": list(required)}
+        self.save(state)
+
+    def checks(self, sha: str) -> list[dict[str, Any]]:
+        """Check runs and commit statuses on a commit, in the order they were reported."""
+        return [c for c in self.load()["checks"] if c["sha"] == sha]
+
+    def check(self, sha: str, name: str) -> str | None:
+        """The state branch protection sees for a required check: the latest check run or commit
+        status of that name on the commit (None: "Expected — Waiting for status to be reported")."""
+        found = [c for c in self.checks(sha) if c["name"] == name]
+        return found[-1]["conclusion"] if found else None
+
+    def report_check(self, sha: str, name: str, conclusion: str, kind: str = "check_run") -> None:
+        state = self.load()
+        state["checks"].append({"sha": sha, "name": name, "conclusion": conclusion, "kind": kind})
+        self.save(state)
+
+    def pushes(self, ref: str | None = None) -> list[dict[str, Any]]:
+        """Every push origin accepted: ref, before, after and the token that made it."""
+        return [p for p in self.load()["pushes"] if ref is None or p["ref"] == ref]
 
     def save(self, state: dict[str, Any]) -> None:
         tmp = self.path.with_suffix(".tmp")
@@ -603,12 +668,21 @@ def fake_main(tool: str, argv: list[str]) -> int:
     return code
 
 
-def _token(write: bool) -> None:
+def _token(write: bool, scope: str = "") -> None:
     token = os.environ.get("REPO_TOKEN") or os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
     if not token:
         raise _Denied("error: no token: set REPO_TOKEN / GITHUB_TOKEN / GH_TOKEN in the step's env")
     if write and token != WRITE_TOKEN:
         raise _Denied("HTTP 403: Resource not accessible by integration (read-only token)")
+    # the job's `permissions:` are the token's scopes; anything unlisted is none (docs:
+    # assigning-permissions-to-jobs)
+    granted = json.loads(os.environ.get("REPLAY_PERMISSIONS") or "null")
+    if write and scope and isinstance(granted, dict) and granted.get(scope) != "write":
+        raise _Denied(f"HTTP 403: Resource not accessible by integration (the job grants no {scope}: write)")
+
+
+_SCOPES = {"pr": "pull-requests", "issue": "issues", "label": "issues", "release": "contents",
+           "workflow": "actions"}
 
 
 def _auto_target() -> str:
@@ -624,15 +698,18 @@ def _fake_cml(state: dict[str, Any], argv: list[str], call: dict[str, Any]) -> i
     positional, opts = _options(argv)
     if positional[:1] != ["comment"] or len(positional) < 3 or positional[1] not in ("create", "update"):
         raise ReplayError(f"cml {' '.join(argv)}: only `cml comment create|update FILE` is replayed")
-    _token(write=True)
+    _token(write=True, scope="pull-requests")
     path = Path(positional[2])
     body = path.read_text()
     target = _one(opts, "--target", default="auto")
     target = _auto_target() if target in ("auto", "pr") else target
     watermark = _one(opts, "--watermark-title", default="")
     images = _images(body, path.parent)
+    # CML 0.20: `--publish` defaults to true and uploads every local image of the report to its
+    # public host (asset.cml.dev); `--publish=false` keeps them out
+    publish = _one(opts, "--publish", default="true") != "false"
     call.update(action=f"comment {positional[1]}", target=target, watermark=watermark, body=body,
-                images=images, publish="--publish" in opts)
+                images=images, publish=publish, uploaded=[i["path"] for i in images if publish])
     existing = [c for c in state["comments"] if c["target"] == target and c["watermark"] == watermark]
     if positional[1] == "update" and existing:
         existing[-1].update(body=body, images=images, updates=existing[-1]["updates"] + 1)
@@ -651,8 +728,10 @@ def _fake_gh(state: dict[str, Any], argv: list[str], call: dict[str, Any]) -> in
     call.update(action=f"{group} {action}".strip())
     writes = {("pr", "create"), ("pr", "comment"), ("pr", "edit"), ("pr", "close"), ("issue", "create"),
               ("issue", "comment"), ("issue", "edit"), ("issue", "close"), ("release", "create"),
-              ("release", "edit"), ("release", "upload"), ("label", "create")}
-    _token(write=(group, action) in writes)
+              ("release", "edit"), ("release", "upload"), ("label", "create"), ("workflow", "enable")}
+    if group == "api":
+        return _fake_api(state, positional[1:], opts, call)
+    _token(write=(group, action) in writes, scope=_SCOPES.get(group, ""))
     body = _body(opts)
     if body is not None:
         call["body"] = body
@@ -724,6 +803,9 @@ def _fake_gh(state: dict[str, Any], argv: list[str], call: dict[str, Any]) -> in
         files = [{"path": p, "exists": Path(p.split("#")[0]).is_file(),
                   "bytes": Path(p.split("#")[0]).read_bytes().decode("utf-8", "replace")
                   if Path(p.split("#")[0]).is_file() else None} for p in positional[3:]]
+        if "--latest" in opts:  # one release is "Latest"
+            for r in state["releases"]:
+                r["latest"] = False
         state["releases"].append({"tag": tag, "title": _one(opts, "--title", "-t", default=tag),
                                   "notes": body or "", "files": files, "latest": "--latest" in opts})
         print(f"https://github.com/{REPOSITORY}/releases/tag/{tag}")
@@ -738,9 +820,75 @@ def _fake_gh(state: dict[str, Any], argv: list[str], call: dict[str, Any]) -> in
             _print_json(found[0], opts)
     elif (group, action) == ("label", "create"):
         pass
+    elif (group, action) == ("workflow", "enable"):
+        state.setdefault("enabled", []).append(positional[2])  # resets the 60-day inactivity clock
     else:
         raise ReplayError(f"gh {' '.join(argv)}: not replayed")
     return 0
+
+
+def _fake_api(state: dict[str, Any], positional: list[str], opts: dict[str, list[str]],
+              call: dict[str, Any]) -> int:
+    """`gh api`: the commit status endpoint (POST /repos/{owner}/{repo}/statuses/{sha})."""
+    fields = dict(f.split("=", 1) for f in opts.get("-f", []) + opts.get("--raw-field", []) + opts.get(
+        "-F", []) + opts.get("--field", []))
+    method = (_one(opts, "-X", "--method") or ("POST" if fields else "GET")).upper()
+    m = re.fullmatch(r"/?repos/([^/]+/[^/]+)/statuses/([0-9a-f]{40})", positional[0] if positional else "")
+    if method != "POST" or not m:
+        raise ReplayError(f"gh api {method} {positional}: only POST repos/OWNER/REPO/statuses/SHA is "
+                          "replayed")
+    _token(write=True, scope="statuses")
+    if fields.get("state") not in ("error", "failure", "pending", "success") or not fields.get("context"):
+        raise _Denied("HTTP 422: Validation Failed (state must be error|failure|pending|success, "
+                      "context required)")
+    call.update(action="status", sha=m.group(2), context=fields["context"], state=fields["state"])
+    state["checks"].append({"sha": m.group(2), "name": fields["context"], "conclusion": fields["state"],
+                            "kind": "status", "description": fields.get("description", "")})
+    print(json.dumps({"state": fields["state"], "context": fields["context"]}))
+    return 0
+
+
+PRE_RECEIVE = """#!{python}
+# origin's rules: GitHub's protected branches and rulesets. A push to a protected branch is refused
+# unless it is GitHub's own merge of a pull request (GITHUB_TOKEN cannot be a bypass actor), and a
+# token whose job has no `contents: write` cannot push at all.
+import json, os, sys
+state = json.load(open({state!r}))
+token = os.environ.get("REPLAY_TOKEN", "user")
+granted = json.loads(os.environ.get("REPLAY_PERMISSIONS") or "null")
+if token == "GITHUB_TOKEN" and isinstance(granted, dict) and granted.get("contents") != "write":
+    sys.exit("Permission to {repo}.git denied to github-actions[bot] (the job grants no contents: write)")
+for line in sys.stdin:
+    old, new, ref = line.split()
+    branch = ref.removeprefix("refs/heads/")
+    if ref.startswith("refs/heads/") and branch in state.get("protection", {{}}) and token != "merge":
+        sys.exit("error: GH006: Protected branch update failed for " + ref + ": "
+                 "changes must be made through a pull request")
+"""
+
+POST_RECEIVE = """#!{python}
+# every accepted push, with the token that made it (what decides whether it triggers workflows)
+import json, os, sys
+sys.path.insert(0, {here!r})
+from workflow_replay import FakeGitHub
+gh = FakeGitHub({state!r})
+state = gh.load()
+token = os.environ.get("REPLAY_TOKEN", "user")
+for line in sys.stdin:
+    old, new, ref = line.split()
+    state["pushes"].append({{"ref": ref, "before": old, "after": new,
+                            "token": "user" if token == "merge" else token}})
+gh.save(state)
+"""
+
+
+def install_hooks(origin: Path, github: FakeGitHub) -> None:
+    """Make the bare `origin` enforce branch protection and log pushes into the fake GitHub."""
+    for name, text in (("pre-receive", PRE_RECEIVE), ("post-receive", POST_RECEIVE)):
+        hook = Path(origin) / "hooks" / name
+        hook.write_text(text.format(python=sys.executable, state=str(github.path), here=str(HERE),
+                                    repo=REPOSITORY))
+        hook.chmod(0o755)
 
 
 def install_stand_ins(bin_dir: Path) -> Path:
@@ -770,6 +918,7 @@ class StepResult:
     run: str | None = None
     uses: str | None = None
     seconds: float = 0.0
+    summary: str = ""  # what the step appended to $GITHUB_STEP_SUMMARY
 
 
 @dataclass
@@ -781,6 +930,8 @@ class JobResult:
     summary: str = ""
     workdir: Path | None = None
     permissions: Any = None
+    display: str = ""  # the check run's name: the job's `name:`, "caller / called" for reusable ones
+    reusable: bool = False
 
     def step(self, name_or_id: str) -> StepResult:
         for s in self.steps:
@@ -797,10 +948,12 @@ class RunResult:
     reason: str = ""
     jobs: dict[str, JobResult] = field(default_factory=dict)
     concurrency: Any = None
+    cancelled: bool = False  # a concurrency group cancelled it before it ran
 
     @property
     def ok(self) -> bool:
-        return self.triggered and all(j.status != "failure" for j in self.jobs.values())
+        return self.triggered and not self.cancelled and all(j.status != "failure"
+                                                             for j in self.jobs.values())
 
     @property
     def summary(self) -> str:
@@ -900,6 +1053,19 @@ class Replayer:
         run_dir.mkdir(parents=True)
         event_path = run_dir / "event.json"
         event_path.write_text(json.dumps(event.payload, indent=2))
+        ctx = self._context(wf, workflow, event, event_path, inputs)
+        result.concurrency = substitute(wf.get("concurrency"), ctx)
+        self._run_jobs(wf, ctx, wf.get("env") or {}, run_dir, result.jobs, prefix="", shown="")
+        # Each job reports a check run on the commit the run is for (a PR's head), named by the job's
+        # `name:` ("caller / called" inside a reusable workflow); a skipped job reports "skipped",
+        # which satisfies a required check (docs: troubleshooting-required-status-checks).
+        for job in result.jobs.values():
+            if not job.reusable:
+                self.github.report_check(event.sha, job.display, job.status)
+        return result
+
+    def _context(self, wf: dict[str, Any], workflow: str, event: Event, event_path: Path,
+                 inputs: dict[str, Any] | None = None) -> dict[str, Any]:
         fork = event.fork
         ctx = {
             "github": {
@@ -918,9 +1084,27 @@ class Replayer:
             "runner": {"os": "Linux", "arch": "X64"},
         }
         ctx["inputs"] = self._input_defaults(wf, event.name, ctx["inputs"])
-        result.concurrency = substitute(wf.get("concurrency"), ctx)
-        self._run_jobs(wf, ctx, wf.get("env") or {}, run_dir, result.jobs, prefix="")
-        return result
+        return ctx
+
+    def rerun(self, previous: RunResult) -> RunResult:
+        """"Re-run jobs": the same event again — the same commit, workflow file and payload, even if
+        the branch has moved on since (docs: re-running-workflows-and-jobs)."""
+        return self.run(previous.workflow, previous.event)
+
+    def run_concurrently(self, runs: list[tuple[str, Event]]) -> list[RunResult]:
+        """Events that arrive while the first run of their concurrency group is still in progress:
+        the runs `cancelled()` lets through, in order; the others come back cancelled, not run."""
+        results: list[RunResult] = []
+        for workflow, event in runs:
+            wf = self.load(workflow, event.sha)
+            ok, reason = triggered(wf, event)
+            spec = substitute(wf.get("concurrency"), self._context(wf, workflow, event, Path("event.json")))
+            results.append(RunResult(workflow, event, ok, reason, concurrency=spec))
+        live = [r for r in results if r.triggered]
+        for res, dropped in zip(live, cancelled([r.concurrency for r in live]), strict=True):
+            res.cancelled = dropped
+            res.reason = "cancelled: a newer run of its concurrency group is pending" if dropped else ""
+        return [self.run(r.workflow, r.event) if r.triggered and not r.cancelled else r for r in results]
 
     @staticmethod
     def _input_defaults(wf: dict[str, Any], event_name: str, given: dict[str, Any]) -> dict[str, Any]:
@@ -939,7 +1123,7 @@ class Replayer:
         return {**given, **out}
 
     def _run_jobs(self, wf: dict[str, Any], ctx: dict[str, Any], wf_env: dict[str, Any], run_dir: Path,
-                  results: dict[str, JobResult], prefix: str) -> dict[str, JobResult]:
+                  results: dict[str, JobResult], prefix: str, shown: str) -> dict[str, JobResult]:
         jobs = wf.get("jobs") or {}
         wf_shell = ((wf.get("defaults") or {}).get("run") or {}).get("shell")
         done: dict[str, JobResult] = {}
@@ -959,6 +1143,7 @@ class Replayer:
                 if shell:  # `defaults.run.shell` applies to every step that does not name its own
                     job = {**job, "steps": [{"shell": shell, **s} for s in job.get("steps") or []]}
                 done[job_id] = self._run_job(job_id, job, needs, done, ctx, wf_env, run_dir, results, prefix)
+                done[job_id].display = shown + str(job.get("name") or job_id)
             if not progressed:
                 raise ReplayError(f"jobs with unmet or circular needs: {set(order) - set(done)}")
         return done
@@ -988,7 +1173,9 @@ class Replayer:
         env_ctx = {**jctx, "env": {}, "steps": {}, "job": {"status": "success"},
                    "runner": {**jctx["runner"], "temp": str(temp)}}
         env_ctx["github"] = {**jctx["github"], "workspace": str(work), "job": job_id}
-        env: dict[str, str] = {}
+        # the job's GITHUB_TOKEN, scoped by its `permissions:` (origin's hooks and the stand-ins check it)
+        env: dict[str, str] = {"REPLAY_TOKEN": "GITHUB_TOKEN",
+                               "REPLAY_PERMISSIONS": json.dumps(job.get("permissions"))}
         for block in (wf_env, job.get("env") or {}):
             env_ctx["env"] = dict(env)
             env.update({k: _to_str(substitute(v, env_ctx)) for k, v in block.items()})
@@ -1012,9 +1199,7 @@ class Replayer:
             result.steps.append(res)
             env_ctx["steps"][sid] = {"outputs": res.outputs, "outcome": res.outcome,
                                      "conclusion": res.conclusion}
-            summary = temp / f"summary-{index}.md"
-            if summary.exists():
-                result.summary += summary.read_text()
+            result.summary += res.summary
         result.status = "failure" if failed else "success"
         env_ctx["job"] = {"status": result.status}
         env_ctx["steps"] = {k: v for k, v in env_ctx["steps"].items()}
@@ -1057,14 +1242,15 @@ class Replayer:
                 raise ReplayError(f"job {name}: {uses} declares no secrets {sorted(undeclared)}")
         inner_ctx = {**ctx, "inputs": inputs, "secrets": {**secrets, "GITHUB_TOKEN": ctx["github"]["token"]}}
         inner_ctx.pop("needs", None)
-        inner = self._run_jobs(wf, inner_ctx, wf.get("env") or {}, run_dir, results, prefix=f"{name}/")
+        inner = self._run_jobs(wf, inner_ctx, wf.get("env") or {}, run_dir, results, prefix=f"{name}/",
+                               shown=str(job.get("name") or name.rsplit("/", 1)[-1]) + " / ")
         status = ("failure" if any(j.status == "failure" for j in inner.values()) else
                   "skipped" if all(j.status == "skipped" for j in inner.values()) else "success")
         out_ctx = {**inner_ctx,
                    "jobs": {k: {"result": j.status, "outputs": j.outputs} for k, j in inner.items()}}
         outputs = {k: _to_str(substitute((v or {}).get("value"), out_ctx))
                    for k, v in (spec.get("outputs") or {}).items()}
-        result = JobResult(name, status, outputs=outputs, permissions=job.get("permissions"))
+        result = JobResult(name, status, outputs=outputs, permissions=job.get("permissions"), reusable=True)
         results[name] = result
         return result
 
@@ -1115,7 +1301,8 @@ class Replayer:
         env.update(_read_kv_file(files["GITHUB_ENV"]))
         extra_path += [ln for ln in files["GITHUB_PATH"].read_text().splitlines() if ln.strip()]
         return StepResult(sname, step.get("id"), outcome, outcome, _read_kv_file(files["GITHUB_OUTPUT"]),
-                          proc.stdout, proc.stderr, run=script, seconds=time.time() - started)
+                          proc.stdout, proc.stderr, run=script, seconds=time.time() - started,
+                          summary=files["GITHUB_STEP_SUMMARY"].read_text())
 
     def _action(self, step: dict[str, Any], sname: str, ctx: dict[str, Any], work: Path) -> StepResult:
         uses = step["uses"]
@@ -1145,19 +1332,115 @@ class Replayer:
         elif action in ("actions/setup-python", "astral-sh/setup-uv", "iterative/setup-cml",
                         "iterative/setup-dvc"):
             res.stdout = f"{action}: provided by the replay runner"
-        elif action == "actions/upload-artifact":
-            dest = work.parent / "artifacts" / _to_str(args.get("name", "artifact"))
+        elif action in ("actions/upload-artifact", "actions/upload-pages-artifact"):
+            default = "github-pages" if action.endswith("pages-artifact") else "artifact"
+            dest = work.parent / "artifacts" / _to_str(args.get("name", default))
             dest.mkdir(parents=True, exist_ok=True)
             for pattern in _to_str(args.get("path")).split():
                 for src in work.glob(pattern):
                     (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / src.name)
+        elif action == "actions/deploy-pages":  # the site is the uploaded github-pages artifact
+            res.outputs = {"page_url": f"https://{self.repository.split('/')[0]}.github.io/"
+                                       f"{self.repository.split('/')[1]}/"}
         else:
             raise ReplayError(f"step {sname!r}: action {uses} is not replayed")
         return res
 
 
-__all__ = ["Event", "FakeGitHub", "JobResult", "ReplayError", "Replayer", "RunResult", "StepResult",
-           "evaluate", "link_venv", "substitute", "triggered"]
+def cancelled(specs: list[Any]) -> list[bool]:
+    """Which of these runs (their `concurrency:`, in arrival order, all arriving while the first of
+    their group runs) GitHub cancels. At most one running and ONE pending run per group: a new run
+    cancels the pending one, whatever `cancel-in-progress` says; with `cancel-in-progress: true` it
+    also cancels the running one (docs: control-the-concurrency-of-workflows-and-jobs). So the
+    first and the last of a group run, everything in between is cancelled without running."""
+    groups: dict[str, list[int]] = {}
+    for i, spec in enumerate(specs):
+        group = spec.get("group") if isinstance(spec, dict) else spec
+        groups.setdefault(_to_str(group) if group else f"__{i}", []).append(i)
+    out = [False] * len(specs)
+    for members in groups.values():
+        spec = specs[members[0]]
+        keep = {members[-1]} if isinstance(spec, dict) and truthy(spec.get("cancel-in-progress")) else {
+            members[0], members[-1]}
+        for i in members:
+            out[i] = i not in keep
+    return out
+
+
+# --- merging a pull request -----------------------------------------------------------------------
+
+
+class MergeRefused(Exception):
+    """GitHub's merge button is disabled: a required check is missing or not green, or a conflict."""
+
+
+PASSING = ("success", "skipped", "neutral")
+
+
+def merge_pr(origin: Path, github: FakeGitHub, number: int, method: str = "merge",
+             env: dict[str, str] | None = None) -> Event:
+    """Press the merge button of PR `number` with `method` (merge | squash | rebase) and return the
+    push event it causes on the base branch.
+
+    Refused while a required check of the base's protection is missing ("Expected — Waiting for
+    status to be reported") or not passing on the PR's head commit (docs: about-protected-branches
+    #require-status-checks-before-merging). The merge commit is "Merge pull request #N from
+    owner/branch" + the title; a squash gets GitHub's default message, the PR title (#N) and every
+    commit message of the branch as a `* ` list; a rebase replays the branch's commits onto the base
+    (new SHAs), so the head of the push is the branch's last commit (docs: about-merge-methods-on-github,
+    configuring-commit-squashing-for-pull-requests)."""
+    state = github.load()
+    [pr] = [p for p in state["prs"] if p["number"] == number]
+    head, base = pr["headRefName"], pr["baseRefName"]
+    head_sha = _git(["rev-parse", f"refs/heads/{head}"], origin)
+    base_sha = _git(["rev-parse", f"refs/heads/{base}"], origin)
+    for name in (state["protection"].get(base) or {}).get("required", []):
+        found = github.check(head_sha, name)
+        if found not in PASSING:
+            raise MergeRefused(f"PR #{number}: required check {name!r} on {head_sha[:7]} is "
+                               f"{found or 'expected — waiting for status to be reported'}")
+    if subprocess.run(["git", "merge-tree", "--write-tree", base_sha, head_sha], cwd=origin,
+                      capture_output=True).returncode != 0:
+        raise MergeRefused(f"PR #{number}: this branch has conflicts that must be resolved")
+    work = github.path.parent / f"merge-{number}-{method}-{head_sha[:7]}"
+    git_env = {**(env or os.environ), "REPLAY_TOKEN": "merge"}
+
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", *args], cwd=work, env=git_env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ReplayError(f"merge: git {' '.join(args)}: {proc.stderr.strip()}")
+        return proc.stdout.strip()
+
+    subprocess.run(["git", "clone", "-q", str(origin), str(work)], check=True, capture_output=True)
+    git("checkout", "-q", "-B", base, f"origin/{base}")
+    title = pr.get("title") or f"PR {number}"
+    if method == "merge":
+        git("merge", "-q", "--no-ff", f"origin/{head}", "-m",
+            f"Merge pull request #{number} from {REPOSITORY.split('/')[0]}/{head}", "-m", title)
+    elif method == "squash":
+        messages = [m.strip() for m in git("log", "--reverse", "--format=%B%x00",
+                                           f"origin/{base}..origin/{head}").split("\0") if m.strip()]
+        git("merge", "-q", "--squash", f"origin/{head}")
+        git("commit", "-q", "-m", f"{title} (#{number})", "-m", "\n\n".join(f"* {m}" for m in messages))
+    elif method == "rebase":
+        git("checkout", "-q", "-B", "rebased", f"origin/{head}")
+        git("rebase", "-q", "--force-rebase", f"origin/{base}")
+        git("checkout", "-q", "-B", base, "rebased")
+    else:
+        raise ReplayError(f"unknown merge method {method!r}")
+    git("push", "-q", "origin", f"HEAD:refs/heads/{base}")
+    state = github.load()
+    for p in state["prs"]:
+        if p["number"] == number:
+            p["state"] = "MERGED"
+    github.save(state)
+    shutil.rmtree(work)
+    return Event.push(origin, base, before=base_sha)
+
+
+__all__ = ["Event", "FakeGitHub", "JobResult", "MergeRefused", "ReplayError", "Replayer", "RunResult",
+           "StepResult", "cancelled", "evaluate", "install_hooks", "link_venv", "merge_pr", "substitute",
+           "triggered"]
 
 
 def publish(project: Path, base: Path, dvc_remote: Path,
@@ -1169,5 +1452,6 @@ def publish(project: Path, base: Path, dvc_remote: Path,
     _git(["remote", "add", "origin", str(origin)], project)
     _git(["push", "-q", "-u", "origin", "main"], project)
     github = FakeGitHub(base / "github.json")
+    install_hooks(origin, github)
     replay = Replayer(origin, base / "runner", github, secrets={"DVC_REMOTE_URL": str(dvc_remote)}, env=env)
     return origin, github, replay
