@@ -24,7 +24,7 @@ PUSH_BACK = {  # a job that commits back to the PR branch with the job's GITHUB_
                                      "persist-credentials": True}},
                            {"env": {"BRANCH": "${{ github.head_ref }}"},
                             "run": "git config user.name bot && git config user.email bot@x && "
-                                   "echo out > out.txt && git add out.txt && git commit -qm 'outputs' && "
+                                   "date +%s%N > out.txt && git add out.txt && git commit -qm 'outputs' && "
                                    'git push -q origin "HEAD:refs/heads/$BRANCH"'}]}},
 }
 ON_MAIN = {"name": "on main", "on": {"push": {"branches": ["main"]}}, "permissions": {},
