@@ -31,9 +31,7 @@ def default_fits(project: Path) -> dict[str, float]:
     from pipeline import params as P
     from pipeline.io import read_frame
     from pipeline.schema import from_params
-    from pipeline.train import build_estimator, build_preprocessor
-
-    from pipeline.train import passive_openmp
+    from pipeline.train import build_estimator, build_preprocessor, passive_openmp
 
     passive_openmp()  # as the train stage runs
     cwd = os.getcwd()
