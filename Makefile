@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install lock run test test-fast lint bench clean dvc-remote dvc-pull dvc-push monitor
+.PHONY: install lock run retrain example-remote test test-fast lint bench clean dvc-remote dvc-pull dvc-push monitor site
 
 ## install: create .venv and install the locked dependencies (uv, with a plain-pip fallback)
 install: $(VENV)/.installed
@@ -28,10 +28,25 @@ lock: install
 	$(VENV)/bin/uv lock
 	$(VENV)/bin/uv export --frozen --all-groups --no-hashes --no-emit-project -o requirements.lock >/dev/null
 
-## run: reproduce the pipeline on the bundled example data and print a summary
+## run: fetch the committed outputs from the DVC remote (the bundled example remote on a fresh
+## clone), reproduce what changed since (nothing, on a fresh clone) and print a summary
 run: install
+	@dvc pull || { echo "error: dvc pull failed: the default DVC remote lacks outputs that dvc.lock pins (\`make retrain\` trains them from scratch)" >&2; exit 2; }
 	dvc repro
 	$(PY) -m pipeline summary
+
+## retrain: train every stage from scratch, to watch it (float bytes may differ across CPUs: the
+## DVC remote, not retraining, is the source of truth for what was approved)
+retrain: install
+	dvc repro --force
+	$(PY) -m pipeline summary
+
+## example-remote: refresh the bundled read-only remote (.dvc/example-remote) after the example's
+## outputs changed: exactly the objects the committed dvc.lock pins, nothing else
+example-remote: install
+	rm -rf .dvc/example-remote
+	dvc push --remote example
+	@du -sh .dvc/example-remote
 
 ## test: the whole suite, slow end-to-end tests included
 test: install
@@ -70,8 +85,10 @@ dvc-pull: install
 	@if [ -n "$$(dvc remote list)" ]; then dvc pull --allow-missing; \
 	else echo "no DVC remote configured: nothing to pull"; fi
 
-## dvc-push: the reproduced outputs to the DVC remote
+## dvc-push: the reproduced outputs to the DVC remote (never the bundled read-only example remote)
 dvc-push: install
+	@if [ "$$(dvc config core.remote 2>/dev/null)" = example ]; then \
+	  echo "error: the default DVC remote is the bundled read-only example remote (.dvc/example-remote): set your own (DVC_REMOTE_URL for \`make dvc-remote\`, or \`dvc remote add --local -d storage URL\`)" >&2; exit 2; fi
 	dvc push
 
 ## monitor: score the production model on the batches since its training window: alerts, triggers,
@@ -80,6 +97,11 @@ dvc-push: install
 monitor: install
 	$(PY) -m pipeline monitor --rev "$${MONITOR_REV:-main}" --prometheus reports/monitoring/metrics.prom \
 	  $$( [ "$${FORCE_RETRAIN:-false}" = true ] && echo --force-retrain )
+
+## site: the static site in site/ (registry, monitoring, data contract, GX Data Docs); open site/index.html.
+## SITE_MONITORING_REF=<rev>: read reports/monitoring/ from that git revision instead of the work tree.
+site: install
+	$(PY) -m pipeline site -o site $${SITE_MONITORING_REF:+--monitoring-ref "$$SITE_MONITORING_REF"}
 
 ## bench: the benchmarks (figures and ratios against a baseline run beside them; several minutes)
 bench: install

@@ -17,7 +17,8 @@ GitOps retraining of a tabular classifier (credit risk by default).
 Pipeline stages (run by `dvc repro`, in this order):
   validate, drift, prepare, train, evaluate
 Around them: compare and report (pull requests), promote and versions (merges, rollbacks),
-monitor (scheduled runs), predict, simulate, schema, expectations, summary.
+monitor (scheduled runs), site (static pages), predict, simulate, schema, expectations,
+summary.
 
 Every knob lives in params.yaml. Run from the repository root.
 Set PIPELINE_DEBUG=1 to see a traceback instead of the one-line error."""
@@ -224,10 +225,27 @@ def _add_drift(sub) -> None:
     p.set_defaults(handler="pipeline.drift:cli")
 
 
+def _add_site(sub) -> None:
+    p = sub.add_parser("site", help="write the static site: registry, monitoring, data contract",
+                       description="A self-contained static site built from this repository: the model "
+                       "in production and its metrics against the floors, every registered version "
+                       "(model card, promotion report, production timeline), the monitoring history "
+                       "(metrics per period with thresholds, the label-free estimate, drift per feature, "
+                       "alerts over time), the data contract per batch and Great Expectations' Data "
+                       "Docs. Plain HTML and inline SVG: nothing is loaded from elsewhere. Needs the "
+                       "version tags (`git fetch --tags`).")
+    p.add_argument("-o", "--output", default="site", help="directory to write (replaced whole; default site)")
+    p.add_argument("--monitoring-ref", help="git revision holding reports/monitoring/ (default "
+                   "site.monitoring_ref in params.yaml; unset: the work tree and its history)")
+    p.add_argument("--no-gx-docs", action="store_true",
+                   help="skip Great Expectations' Data Docs (they re-validate every batch)")
+    p.set_defaults(handler="pipeline.site:cli")
+
+
 COMMANDS = [_add_validate, _add_expectations, _add_simulate, _add_schema, _add_prepare, _add_train,
             _add_evaluate, _add_summary,
             _add_predict, _add_monitor, _add_compare, _add_report, _add_promote, _add_versions,
-            _add_rollback_check, _add_commit_back, _add_drift]
+            _add_rollback_check, _add_commit_back, _add_drift, _add_site]
 
 
 def build_parser() -> argparse.ArgumentParser:

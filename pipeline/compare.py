@@ -226,10 +226,8 @@ def identity(card: dict[str, Any], role: str, version: str, commit: str | None, 
         "val_rows": (data.get("rows") or {}).get("val"),
         "data_files": [{k: f.get(k) for k in ("path", "sha256", "rows")} for f in data.get("files") or []],
         "test_holdout_of": data.get("test_holdout_of"),
-        "training_seconds": training.get("seconds"),
         "training_strategy": training.get("strategy"),
         "best_params": training.get("best_params"),
-        "code_commit": card.get("code_commit"),
     }
 
 
@@ -433,13 +431,14 @@ def _short(commit: str | None) -> str | None:
 
 def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
     from pipeline import plots
-    from pipeline.evaluate import CARD_JSON, git_commit
+    from pipeline.evaluate import CARD_JSON
     from pipeline.io import load_model, read_frame, read_json, sha256, write_json
     from pipeline.metrics import classification_metrics, rounded
-    from pipeline.revision import production
+    from pipeline.revision import production, resolve
     from pipeline.schema import from_params
-    from pipeline.train import PRODUCTION_MODEL
+    from pipeline.train import PRODUCTION_MODEL, TIMINGS
 
+    COMPARISON.unlink(missing_ok=True)  # a failed comparison leaves no decision behind (fail closed)
     cfg = gate_config(params)
     schema = from_params(params)
     classes = list(schema.classes)
@@ -457,7 +456,7 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
     if schema.target not in test.columns:
         raise PipelineError(f"{TEST_SET}: column '{schema.target}': the target is needed, not found")
     y = schema.class_index(test[schema.target])
-    head = git_commit()
+    head = resolve("HEAD")
     cand_model = load_model(PRODUCTION_MODEL)
     proba_b = _scores(cand_model, card, test, classes, schema.features, f"challenger {PRODUCTION_MODEL}")
     values_b = classification_metrics(y, proba_b, classes)
@@ -471,6 +470,8 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
             raise PipelineError(f"params.yaml: gate.primary_metric '{metric}': unknown metric") from None
     challenger = identity(card, "challenger", f"work tree @ {_short(head) or 'no commit'}", head, digest,
                           PRODUCTION_MODEL.stat().st_size)
+    timing = TIMINGS / f"{challenger['family']}.json"  # this run's log (untracked): seconds are volatile
+    challenger["training_seconds"] = read_json(timing)["train_seconds"] if timing.exists() else None
 
     champion_rev = production(base)
     result: dict[str, Any] = {
@@ -493,7 +494,7 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
             "models": {"champion": None, "challenger": challenger},
             "metrics": {k: {"champion": None, "challenger": v, "delta": None} for k, v in cand.items()},
         }
-        result["base"]["commit"] = _resolve(base)
+        result["base"]["commit"] = resolve(base)
         confusion_pair_png(CONFUSION_PNG, y, {"challenger": proba_b.argmax(axis=1)}, classes)
         plots.curves_png(ROC_PNG, roc, "roc", "ROC one-vs-rest: challenger (no champion yet)")
     else:
@@ -544,12 +545,6 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
     result = rounded(result)
     write_json(COMPARISON, result)
     return result
-
-
-def _resolve(rev: str) -> str | None:
-    from pipeline.revision import resolve
-
-    return resolve(rev)
 
 
 def _sha(data: bytes) -> str:

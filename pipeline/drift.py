@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import params as P
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, UnfetchableError
 from pipeline.schema import Schema
 
 REPORT = Path("reports/drift.json")
@@ -408,6 +408,8 @@ def choose_reference(params: dict[str, Any], files: list[Path], rev: str):
         prod = production(rev)
         if prod is None:
             reason = f"revision '{rev}' has no production model yet"
+    except UnfetchableError:
+        raise  # the revision names a model we cannot see: stop, never fall back (fail closed)
     except PipelineError as exc:
         reason = str(exc)
     listed: list[Path] = []

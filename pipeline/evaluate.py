@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from pipeline import params as P
 from pipeline.errors import PipelineError
-from pipeline.train import CANDIDATE_REPORTS, CANDIDATES, PRODUCTION_MODEL
+from pipeline.train import CANDIDATE_REPORTS, CANDIDATES, PRODUCTION_MODEL, one_blas_thread
 
 METRICS = Path("reports/metrics.json")
 PLOTS = Path("reports/plots")
@@ -38,17 +36,9 @@ def predict_proba(model, frame, schema):
     return np.asarray(model.predict_proba(frame[schema.features]), dtype=float)
 
 
-def git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
 def run(params: dict[str, Any]) -> dict[str, Any]:
     from pipeline import plots
-    from pipeline.io import load_model, read_frame, read_json, sha256, write_json, write_text
+    from pipeline.io import load_model, read_frame, read_json, sha256, write_bytes, write_json, write_text
     from pipeline.metrics import classification_metrics, rounded
     from pipeline.schema import from_params
 
@@ -58,17 +48,15 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     test = read_frame("data/prepared/test.parquet")
     model = load_model(CANDIDATES / f"{family}.skops")
     y = schema.class_index(test[schema.target])
-    proba = predict_proba(model, test, schema)
+    with one_blas_thread():
+        proba = predict_proba(model, test, schema)
     metrics = rounded(classification_metrics(y, proba, classes))
     metrics["selected"] = family
     metrics["primary_metric"] = P.section(params, "train").get("primary_metric", "accuracy")
     metrics["validation"] = {f: r["validation_score"] for f, r in reports.items()}
     metrics["majority_baseline"] = round(float((y == _mode(y)).mean()), 6)
 
-    PRODUCTION_MODEL.parent.mkdir(parents=True, exist_ok=True)
-    tmp = PRODUCTION_MODEL.with_suffix(".tmp")
-    shutil.copyfile(CANDIDATES / f"{family}.skops", tmp)
-    tmp.replace(PRODUCTION_MODEL)
+    write_bytes(PRODUCTION_MODEL, (CANDIDATES / f"{family}.skops").read_bytes())
 
     pred = proba.argmax(axis=1)
     write_json(PLOTS / "confusion.json",
@@ -95,14 +83,13 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
                    "categorical": list(schema.categorical), "id": schema.id, "time": schema.time},
         "data": {"window": manifest["strategy"], "files": manifest["files"],
                  "rows": manifest["rows"], "test_holdout_of": manifest["newest_batch"]},
-        "training": {"strategy": chosen["strategy"], "seconds": chosen["train_seconds"],
+        "training": {"strategy": chosen["strategy"],
                      "best_params": chosen["best_params"], "best_iteration": chosen["best_iteration"],
                      "trials": len(chosen["trials"]), "seed": params.get("seed")},
         "params": {k: params.get(k) for k in ("window", "split", "train")} | {
             "models": {family: P.section(params, "models", family)}},
         "metrics": {"test": {k: v for k, v in metrics.items() if k != "validation"},
                     "validation": metrics["validation"]},
-        "code_commit": git_commit(),
     }
     write_json(CARD_JSON, card)
     write_text(CARD_MD, card_markdown(card))
@@ -121,9 +108,8 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"# Model card: {card['schema']['target']} classifier ({m['family']})",
         "",
         f"- **Model file**: `{m['path']}` ({m['bytes']:,} bytes, sha256 `{m['sha256'][:16]}…`)",
-        f"- **Code commit**: `{(card['code_commit'] or 'unknown')[:12]}`",
         f"- **Training**: {card['training']['strategy']}, {card['training']['trials']} trials, "
-        f"{card['training']['seconds']:.1f}s, seed {card['training']['seed']}",
+        f"seed {card['training']['seed']}",
         f"- **Classes**: {', '.join(card['schema']['classes'])}",
         f"- **Features**: {len(card['schema']['numeric'])} numeric, "
         f"{len(card['schema']['categorical'])} categorical",

@@ -28,12 +28,17 @@ TRUSTED_MODEL_TYPES = [
 ]
 
 
+# Where half-written files wait for their rename, inside the project: a process killed mid-write
+# (SIGKILL, OOM) leaves its temp file here, never among the outputs DVC hashes.
+SCRATCH = Path(".dvc/tmp/writes")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temp path beside `path`; rename it into place only if the block succeeds."""
+    """Yield a temp path; rename it into place only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=_scratch_for(path), prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -42,6 +47,16 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _scratch_for(path: Path) -> Path:
+    """The project's scratch folder when `path` is inside the project (same filesystem, so the
+    rename stays atomic), else the target's own folder."""
+    root = SCRATCH.parent.parent
+    if root.is_dir() and path.resolve().is_relative_to(Path.cwd().resolve()):
+        SCRATCH.mkdir(parents=True, exist_ok=True)
+        return SCRATCH
+    return path.parent
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:

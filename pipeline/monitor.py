@@ -282,6 +282,9 @@ def score_period(path: Path, frame, model, schema, cfg: dict[str, Any], calibrat
         d = drift.data_drift(reference, frame, list(schema.numeric), list(schema.categorical), drift_cfg)
         row["data_drift"] = {k: d.get(k) for k in ("share_drifted", "n_drifted", "recommendation",
                                                    "drifted_features")}
+        # per feature: effect size, its threshold, the verdict (the site's drift heat map)
+        row["data_drift"]["features"] = {n: {"effect": f["effect"]["value"], "threshold": f["effect"][
+            "threshold"], "drifted": f["drifted"]} for n, f in d["features"].items() if f.get("effect")}
         row["drift_share"] = d.get("share_drifted")
         row["drifted_features"] = d.get("n_drifted")
         row["drift_recommendation"] = d.get("recommendation")

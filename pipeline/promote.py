@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from pipeline import params as P
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, UnfetchableError, one_line
 
 CARD = "models/model_card.json"
 KEY_METRICS = ("accuracy", "f1_weighted", "roc_auc")
@@ -239,7 +239,7 @@ def verify_model(reg: Registry, card: dict[str, Any] | None, md5: str, require_r
                 missing = repo.status(targets=[reg.artifact], cloud=True)
             except Exception as exc:  # dvc raises many kinds; the message is what matters
                 raise PipelineError(f"{reg.artifact}: not in the DVC remote '{remote}' (md5 {md5}; "
-                                    f"pull failed: {_one_line(exc)}); push it (`dvc push`) before "
+                                    f"pull failed: {one_line(exc)}); push it (`dvc push`) before "
                                     "merging") from None
             if missing:
                 raise PipelineError(f"{reg.artifact}: not in the DVC remote '{remote}' ({missing}); "
@@ -249,10 +249,16 @@ def verify_model(reg: Registry, card: dict[str, Any] | None, md5: str, require_r
             raise PipelineError("no default DVC remote configured: set one (`dvc remote add -d storage "
                                 "URL`, or DVC_REMOTE_URL for `make dvc-remote`)")
         else:
+            # A version is a promise that its bytes can be fetched: a copy in the work tree alone
+            # (not in the cache, no remote) is not enough to register it.
+            if not Path(repo.cache.local.oid_to_path(md5)).exists():
+                raise UnfetchableError(f"{reg.artifact}@HEAD: md5 {md5} is not in the local DVC cache "
+                                       "and there is no DVC remote to fetch it from; `dvc repro` or "
+                                       "`dvc pull` it first")
             try:
                 repo.checkout(targets=[reg.artifact])
             except Exception as exc:
-                raise PipelineError(f"{reg.artifact}: not in the local DVC cache ({_one_line(exc)}); "
+                raise PipelineError(f"{reg.artifact}: not in the local DVC cache ({one_line(exc)}); "
                                     "run `dvc pull` or `dvc repro` first") from None
             where = "local DVC cache"
     if card is None:
@@ -265,11 +271,6 @@ def verify_model(reg: Registry, card: dict[str, Any] | None, md5: str, require_r
         raise PipelineError(f"{reg.artifact}: sha256 {digest[:12]} does not match {CARD} "
                             f"({str(expected)[:12]}); the model card and dvc.lock disagree")
     return where
-
-
-def _one_line(exc: Exception) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}"[:300]
 
 
 # --- outputs for CI -------------------------------------------------------------------------------

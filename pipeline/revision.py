@@ -6,11 +6,14 @@ local DVC cache or, failing that, the DVC remote, exactly as that revision's dvc
 
 from __future__ import annotations
 
+import functools
+import os
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, UnfetchableError, one_line
 from pipeline.train import PRODUCTION_MODEL
 
 CARD = "models/model_card.json"
@@ -34,20 +37,55 @@ def resolve(rev: str) -> str | None:
     return out.stdout.strip() or None
 
 
-def read_bytes(path: str, rev: str) -> bytes | None:
-    """A file at `rev`, git-tracked or DVC-tracked; None when that revision has no such file."""
-    import dvc.api
+def read_bytes(path: str, rev: str, label: str | None = None) -> bytes | None:
+    """A file at `rev`, git-tracked or DVC-tracked; None only when that revision has no such file.
+
+    A DVC-tracked file (dvc.lock or a .dvc file pins its md5) whose bytes are in neither the cache
+    nor the remote raises UnfetchableError: absent bytes are never mistaken for an absent file.
+    """
+    fs = _filesystem(os.getcwd(), rev)
+    where = f"{label} ({rev[:12]})" if label and label != rev else rev[:12]
+    try:
+        if not fs.exists(path):
+            return None
+        info = fs.info(path)
+    except Exception as exc:  # dvc raises many kinds: bad rev, broken dvc.lock...
+        raise PipelineError(f"{path}@{where}: cannot be read through DVC ({one_line(exc)})") from None
+    entry = (info.get("dvc_info") or {}).get("entry")
+    if "fs_info" not in info and entry is not None and entry.hash_info is None:
+        return None  # declared in dvc.yaml, never produced: no dvc.lock pins it at that revision
+    try:
+        return fs.read_bytes(path)
+    except Exception as exc:
+        md5 = (info.get("dvc_info") or {}).get("md5") or info.get("md5") or "?"
+        raise UnfetchableError(
+            f"{path}@{where}: md5 {md5} is pinned by that revision but its bytes are not in the "
+            f"DVC cache and could not be fetched from {remote_description()} "
+            f"({one_line(exc)}); `dvc push` them from a clone that has them") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _filesystem(repo: str, rev: str):
+    """One DVC view per repository and commit (commits never change, so it can be reused)."""
+    from dvc.api import DVCFileSystem
+
+    return DVCFileSystem(repo, rev=rev)
+
+
+def remote_description() -> str:
+    """The default DVC remote as the error messages name it: 'name' (url), or that there is none."""
+    from dvc.repo import Repo
 
     try:
-        with dvc.api.open(path, repo=".", rev=rev, mode="rb") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        return None
-    except Exception as exc:  # dvc raises many kinds: missing from cache and remote, bad rev...
-        name = type(exc).__name__
-        if "NotFound" in name or "PathMissing" in name or "OutputNotFound" in name:
-            return None
-        raise PipelineError(f"{path}@{rev}: cannot be read through DVC ({name}: {exc})") from None
+        with Repo(".") as repo:
+            name = repo.config["core"].get("remote")
+            url = (repo.config["remote"].get(name) or {}).get("url") if name else None
+    except Exception as exc:
+        return f"the DVC remote (configuration unreadable: {one_line(exc)})"
+    if not name:
+        return "no DVC remote (none is configured)"
+    exists = "" if "://" in str(url) or Path(str(url)).is_dir() else ", a folder that does not exist"
+    return f"the DVC remote '{name}' ({url}{exists})"
 
 
 def production(rev: str, model_path: str = PRODUCTION_MODEL.as_posix()) -> Revision | None:
@@ -61,10 +99,13 @@ def production(rev: str, model_path: str = PRODUCTION_MODEL.as_posix()) -> Revis
     if commit is None:
         raise PipelineError(f"git revision '{rev}': unknown (fetch it first, e.g. "
                             f"`git fetch origin {rev}:{rev}`)")
-    card_bytes = read_bytes(CARD, commit)
-    data = read_bytes(model_path, commit)
-    if card_bytes is None or data is None:
+    data = read_bytes(model_path, commit, rev)
+    if data is None:  # the only "no model": the revision names none
         return None
+    card_bytes = read_bytes(CARD, commit, rev)
+    if card_bytes is None:
+        raise PipelineError(f"{CARD}@{rev}: missing beside {model_path} (the evaluate stage writes "
+                            "both; commit them together)")
     card = json.loads(card_bytes)
     digest = hashlib.sha256(data).hexdigest()
     if card.get("model", {}).get("sha256") not in (None, digest):

@@ -24,11 +24,11 @@ def digests(project: Path) -> dict[str, str]:
             for p in sorted((project / "models").rglob("*.skops"))}
 
 
-def stable_card(project: Path) -> dict:
-    card = json.loads((project / "models" / "model_card.json").read_text())
-    card["training"].pop("seconds")  # the card's volatile fields
-    card.pop("code_commit")
-    return card
+def tracked_outputs(project: Path) -> dict[str, bytes]:
+    """Every git-tracked output (cache: false): nothing volatile may change them on a re-run."""
+    files = [project / "models" / "model_card.json", project / "models" / "model_card.md",
+             project / "reports" / "metrics.json", *sorted((project / "reports" / "candidates").glob("*"))]
+    return {p.relative_to(project).as_posix(): p.read_bytes() for p in files}
 
 
 def test_repro_push_pull_deterministic_and_predict(tmp_path):
@@ -40,7 +40,7 @@ def test_repro_push_pull_deterministic_and_predict(tmp_path):
     assert "up to date" in run(["dvc", "status"], project).stdout
     noop = run(["dvc", "repro"], project).stdout
     assert "didn't change" in noop and "Running stage" not in noop
-    first, card = digests(project), stable_card(project)
+    first, outputs = digests(project), tracked_outputs(project)
     assert "models/model.skops" in first and len(first) >= 5
 
     # a real remote: push, lose the cache and the outputs, pull the exact bytes back
@@ -59,7 +59,7 @@ def test_repro_push_pull_deterministic_and_predict(tmp_path):
     # the same data, params and seed give the same model bytes
     run(["dvc", "repro", "--force"], project)
     assert digests(project) == first
-    assert stable_card(project) == card
+    assert tracked_outputs(project) == outputs
 
     # predict 500 raw rows (no target), in input order
     raw = simulate_batches(tmp_path / "new", ["2024-07"], 500)[0]

@@ -1,0 +1,107 @@
+"""dvc.yaml knows the code: every stage depends on exactly the package modules its command imports.
+
+A stage whose deps miss a module it imports (directly or not) would not rerun when that module
+changes: a pull request changing how models are saved would not retrain. The import graph is
+derived from the code itself (every `import`, including those inside functions).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import yaml
+from conftest import ROOT
+
+from pipeline.cli import build_parser
+
+PACKAGE = ROOT / "pipeline"
+
+
+def _imports(module: str) -> set[str]:
+    """The `pipeline.*` modules one module imports anywhere in its body."""
+    path = ROOT / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        path = ROOT / module.replace(".", "/") / "__init__.py"
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "pipeline"}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "pipeline":
+            found.add(node.module)
+            for alias in node.names:  # `from pipeline import params` imports a module
+                sub = f"{node.module}.{alias.name}"
+                if (ROOT / (sub.replace(".", "/") + ".py")).exists():
+                    found.add(sub)
+    return found
+
+
+def closure(module: str) -> set[str]:
+    """`module` and everything it imports from the package, transitively, as file paths."""
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo += sorted(_imports(name))
+        parts = name.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]  # parent packages run first
+    files = set()
+    for name in seen:
+        path = Path(name.replace(".", "/") + ".py")
+        files.add((path if (ROOT / path).exists() else Path(name.replace(".", "/")) / "__init__.py")
+                  .as_posix())
+    return files
+
+
+def handler_module(command: str) -> str:
+    """The module `python -m pipeline <command>` runs (argparse's handler default)."""
+    parser = build_parser()
+    args = parser.parse_args([command, *_required(parser, command)])
+    return args.handler.split(":")[0]
+
+
+def _required(parser, command: str) -> list[str]:
+    sub = next(a for a in parser._subparsers._group_actions if a.choices and command in a.choices)
+    out: list[str] = []
+    for action in sub.choices[command]._actions:
+        if action.required and action.option_strings:
+            out += [action.option_strings[-1], "x"]
+    return out
+
+
+def expected_deps() -> dict[str, set[str]]:
+    """Per stage of dvc.yaml: the package files its command imports (entry point included)."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    entry = closure("pipeline.__main__")
+    out = {}
+    for name, stage in stages.items():
+        body = stage.get("do", stage)
+        argv = body["cmd"].split()
+        assert argv[:3] == ["python", "-m", "pipeline"], f"{name}: runs {body['cmd']!r}"
+        out[name] = entry | closure(handler_module(argv[3]))
+    return out
+
+
+def declared_deps() -> dict[str, set[str]]:
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    return {name: {d for d in stage.get("do", stage).get("deps", []) if d.startswith("pipeline/")}
+            for name, stage in stages.items()}
+
+
+def test_every_stage_depends_on_exactly_the_code_it_imports():
+    expected, declared = expected_deps(), declared_deps()
+    problems = []
+    for stage, files in expected.items():
+        missing, extra = sorted(files - declared[stage]), sorted(declared[stage] - files)
+        if missing or extra:
+            problems.append(f"{stage}: missing {missing}, not imported {extra}")
+    assert not problems, "dvc.yaml deps out of date with the import graph:\n" + "\n".join(problems)
+
+
+def test_the_import_graph_sees_function_level_imports():
+    # evaluate imports pipeline.io only inside functions; the graph must still see it
+    assert "pipeline/io.py" in closure("pipeline.evaluate")
+    assert "pipeline/revision.py" not in closure("pipeline.prepare")
