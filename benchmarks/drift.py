@@ -320,7 +320,7 @@ def main() -> int:
     read_stage, (ref, cur) = best(lambda: (read_csv(ref_path), read_csv(cur_path)), args.repeat)
     ours_s, ours = best(lambda: stage(ref, cur), args.repeat)
     loop_s, theirs = best(lambda: scipy_loop(ref, cur), 1)
-    threads = len(os.sched_getaffinity(0))
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     sort1_s, _ = best(lambda: sort_floor(ref, cur, 1), args.repeat)
     sortn_s, _ = best(lambda: sort_floor(ref, cur, threads), args.repeat)
     worst = check_equal(ours, theirs)

@@ -74,7 +74,8 @@ def data_drift(reference, current, numeric: list[str], categorical: list[str],
 
     # one column per core: numpy's sorts and array passes release the GIL
     columns = [*numeric, *categorical]
-    workers = max(1, min(len(os.sched_getaffinity(0)), len(columns)))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = max(1, min(cores, len(columns)))
     with ThreadPoolExecutor(workers) as pool:
         features = dict(zip(columns, pool.map(column, columns), strict=True))
     return verdict(features, cfg)
