@@ -92,10 +92,10 @@ dvc-push: install
 	dvc push
 
 ## monitor: score the production model on the batches since its training window: alerts, triggers,
-## retrospective A/B (reports/monitoring/, metrics.prom). MONITOR_REV=<rev> (default main),
-## FORCE_RETRAIN=true to decide retrain whatever the triggers say.
+## retrospective A/B (reports/monitoring/, metrics.prom). MONITOR_REV=<rev> (default: the registry's
+## prod stage), FORCE_RETRAIN=true to decide retrain whatever the triggers say.
 monitor: install
-	$(PY) -m pipeline monitor --rev "$${MONITOR_REV:-main}" --prometheus reports/monitoring/metrics.prom \
+	$(PY) -m pipeline monitor $${MONITOR_REV:+--rev "$$MONITOR_REV"} --prometheus reports/monitoring/metrics.prom \
 	  $$( [ "$${FORCE_RETRAIN:-false}" = true ] && echo --force-retrain )
 
 ## site: the static site in site/ (registry, monitoring, data contract, GX Data Docs); open site/index.html.
@@ -109,6 +109,10 @@ bench: install
 	$(PY) benchmarks/validate.py
 	$(PY) benchmarks/drift.py
 	$(PY) benchmarks/compare.py
+	$(PY) benchmarks/memory.py
+	$(PY) benchmarks/scaling.py
+	$(PY) benchmarks/gate_power.py
+	$(PY) benchmarks/label_free.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

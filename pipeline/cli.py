@@ -34,16 +34,16 @@ def _add_simulate(sub) -> None:
     p.add_argument("--scenario", default="stable",
                    help="stable | salary_inflation | policy_change | new_segment (default stable)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("-o", "--output", required=True, help="CSV file to write")
+    p.add_argument("-o", "--output", required=True, help="batch file to write: .csv or .parquet")
     p.set_defaults(handler="pipeline.simulate:cli")
 
 
 def _add_schema(sub) -> None:
-    p = sub.add_parser("schema", help="infer the dataset schema from CSV batches into params.yaml",
+    p = sub.add_parser("schema", help="infer the dataset schema from CSV or Parquet batches into params.yaml",
                        description="Infer target, classes, numeric and categorical features from "
                        "the CSV files in DIR and write them into params.yaml (schema block, "
                        "data.batches_dir); every other line of params.yaml is kept.")
-    p.add_argument("--data", required=True, help="directory of CSV batches")
+    p.add_argument("--data", required=True, help="directory of CSV or Parquet batches")
     p.add_argument("--target", required=True, help="the label column")
     p.add_argument("--id", help="row identifier column (optional)")
     p.add_argument("--time", help="period/time column (optional)")
@@ -86,9 +86,10 @@ def _add_predict(sub) -> None:
                        description="Score raw rows (no target needed): writes the id, the "
                        "predicted class and one probability column per class, in input order. "
                        "Input is checked against the data contract first.")
-    p.add_argument("input", help="CSV of rows to score")
-    p.add_argument("-o", "--output", required=True, help="CSV to write")
-    p.add_argument("--model", default="models/model.skops", help="model file (default: production)")
+    p.add_argument("input", help="CSV or Parquet file of rows to score")
+    p.add_argument("-o", "--output", required=True, help="file to write (.csv, or .parquet)")
+    p.add_argument("--model", help="model file (default: the registry's prod stage, fetched through "
+                   "DVC; main's model before anything is registered)")
     p.set_defaults(handler="pipeline.predict:cli")
 
 
@@ -128,7 +129,8 @@ def _add_monitor(sub) -> None:
                        "triggers (decision retrain/wait) and, after a promotion, compare with the "
                        "previous version. Writes reports/monitoring/{history.csv,latest.json,"
                        "metrics.png,issue.md}. Exit 0 whatever it finds: alerts are findings.")
-    p.add_argument("--rev", default="main", help="git revision holding the production model (default main)")
+    p.add_argument("--rev", help="git revision holding the model to monitor (default: the registry's "
+                   "prod stage, `gto show credit-risk#prod`; main's model before anything is registered)")
     p.add_argument("--batches", nargs="+", help="batch files to score (default: those in data.batches_dir "
                    "newer than the model's training window)")
     p.add_argument("--now", help="date of the run, YYYY-MM-DD (default today, UTC): model age, period")
@@ -145,8 +147,10 @@ def _add_compare(sub) -> None:
                        "checkout) and the work tree's model on the same test holdout; paired bootstrap "
                        "interval of the primary-metric difference, McNemar's test, guards and floors "
                        "(gate in params.yaml). Writes reports/comparison.json and reports/compare/*.png. "
-                       "Exit 0 promote (or first model passing the floors), 1 reject, 2 error.")
-    p.add_argument("--base", default="main", help="git revision of the champion (default main)")
+                       "Exit 0 whatever the verdict (a rejection is a finding: merging then lands the "
+                       "data and keeps prod); 2 on an error.")
+    p.add_argument("--base", help="git revision of the champion (default: the registry's prod stage, "
+                   "`gto show credit-risk#prod`; main's model before anything is registered)")
     p.set_defaults(handler="pipeline.compare:cli")
 
 
@@ -164,16 +168,24 @@ def _add_report(sub) -> None:
 
 
 def _add_promote(sub) -> None:
-    p = sub.add_parser("promote", help="register the model main now holds (new version or rollback)",
-                       description="Check that the model pinned by dvc.lock at HEAD is in the DVC remote "
-                       "(pull it, sha256 against models/model_card.json), then register it as git tags "
-                       "in the GTO convention: a new model -> the next version credit-risk@vX.Y.Z and "
-                       "stage prod; a model equal to an earlier version's -> stage prod re-assigned to "
-                       "that version, recorded as a rollback; the current one -> nothing. Tags are "
-                       "created locally: push them with `git push origin --tags`.")
+    p = sub.add_parser("promote", help="apply a merge's verdict to the registry (promote, keep, rollback)",
+                       description="On a commit of main: check that the model pinned by dvc.lock is in "
+                       "the DVC remote (sha256 against models/model_card.json), then apply the verdict "
+                       "CI committed with it (reports/comparison.json, for these exact bytes): promote "
+                       "-> next version credit-risk@vX.Y.Z and stage prod; reject -> the data lands, "
+                       "the model is recorded as a version but prod stays; reject + the override label "
+                       "-> promoted, the override recorded; no comparison for these bytes -> prod "
+                       "stays. A revert of a promotion merge puts prod back on the version before it. "
+                       "Tags are created locally: push them with `git push origin --tags`.")
     p.add_argument("--require-remote", action="store_true",
                    help="fail when no DVC remote is configured (CI); otherwise the local cache will do")
     p.add_argument("--notes", metavar="FILE", help="also write release notes (markdown) to FILE")
+    p.add_argument("--label", action="append", help="a label of the merged pull request (repeatable); "
+                   "registry.override_label (promote-anyway) promotes a model the gate rejected")
+    p.add_argument("--actor", help="who merged / applied the override (recorded in the tag)")
+    p.add_argument("--event", metavar="FILE", help="labels and merger of the merged pull request: a "
+                   "pull_request event payload ($GITHUB_EVENT_PATH) or `gh pr list --json "
+                   "number,labels,mergedBy` output")
     p.set_defaults(handler="pipeline.promote:cli")
 
 
@@ -183,6 +195,9 @@ def _add_versions(sub) -> None:
                        "metrics, training rows, the PR or commit that promoted it, rollbacks marked "
                        "(run `git fetch --tags` first in an old clone).")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--timeline", action="store_true", help="only the production timeline: for each "
+                   "period, the version in the stage and who or what put it there (PR, override, "
+                   "rollback, scheduled retraining)")
     p.set_defaults(handler="pipeline.promote:versions_cli")
 
 
@@ -216,13 +231,38 @@ def _add_drift(sub) -> None:
                        "a large effect; share of drifted features -> keep / consider / retrain. Writes "
                        "reports/drift.json and plots. With --reference and --current, any two CSV "
                        "files. Exits 0 whatever the verdict.")
-    p.add_argument("--reference", help="reference CSV (two-file mode)")
-    p.add_argument("--current", help="current CSV (two-file mode)")
+    p.add_argument("--reference", help="reference CSV or Parquet file (two-file mode)")
+    p.add_argument("--current", help="current CSV or Parquet file (two-file mode)")
     p.add_argument("-o", "--output", help="JSON to write (default reports/drift.json; drift.json "
                    "in two-file mode)")
     p.add_argument("--model", help="two-file mode: a model file for prediction (and concept) drift")
     p.add_argument("--figures", help="two-file mode: directory for the PNG charts (default: none)")
     p.set_defaults(handler="pipeline.drift:cli")
+
+
+def _add_ingest(sub) -> None:
+    p = sub.add_parser("ingest", help="scheduled: import new batch files from data.source (dvc import-url)",
+                       description="List data.source (a folder, s3:// or https:// location; fsspec) "
+                       "for files matching data.pattern; each one data.batches_dir does not hold yet "
+                       "comes in with `dvc import-url` (a .dvc file recording the URL, followed by "
+                       "`dvc update`). Commit and open a pull request like a data engineer's. Writes "
+                       "new=N and period to $GITHUB_OUTPUT when set. Nothing to do without a source.")
+    p.add_argument("--body", metavar="FILE", help="write the pull request body (markdown) here")
+    p.set_defaults(handler="pipeline.retrain:ingest_cli")
+
+
+def _add_retrain_plan(sub) -> None:
+    p = sub.add_parser("retrain-plan", help="scheduled: change params.yaml so that retraining trains "
+                       "a different model", description="Read the monitoring report; when its decision "
+                       "is retrain, change an input of the pipeline so that `dvc repro` trains a "
+                       "different model than main's: drift -> training window combine -> replace "
+                       "(the newest window.replace_batches); any other trigger -> a fresh search "
+                       "(the next seed). Writes the PR body naming the trigger and the change, and "
+                       "retrain=true|false to $GITHUB_OUTPUT when set.")
+    p.add_argument("--monitoring", default="reports/monitoring/latest.json",
+                   help="the monitor command's report (default reports/monitoring/latest.json)")
+    p.add_argument("--body", metavar="FILE", help="write the pull request body (markdown) here")
+    p.set_defaults(handler="pipeline.retrain:plan_cli")
 
 
 def _add_site(sub) -> None:
@@ -245,7 +285,8 @@ def _add_site(sub) -> None:
 COMMANDS = [_add_validate, _add_expectations, _add_simulate, _add_schema, _add_prepare, _add_train,
             _add_evaluate, _add_summary,
             _add_predict, _add_monitor, _add_compare, _add_report, _add_promote, _add_versions,
-            _add_rollback_check, _add_commit_back, _add_drift, _add_site]
+            _add_rollback_check, _add_commit_back, _add_drift, _add_ingest, _add_retrain_plan,
+            _add_site]
 
 
 def build_parser() -> argparse.ArgumentParser:

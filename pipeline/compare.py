@@ -29,22 +29,25 @@ FIGURES = Path("reports/compare")
 CONFUSION_PNG = FIGURES / "compare_confusion.png"
 ROC_PNG = FIGURES / "compare_roc.png"
 TEST_SET = Path("data/prepared/test.parquet")
+PREPARED_MANIFEST = Path("data/prepared/manifest.json")
 DEFAULT_ARTIFACT = "credit-risk"
 
 GATE_DEFAULTS: dict[str, Any] = {
     "primary_metric": None,  # None: train.primary_metric
-    "min_improvement": 0.01,
-    "ci_lower_tolerance": 0.0,
+    "mode": "superiority",
+    "non_inferiority": {"margin": 0.01, "confidence": 0.975},
+    "superiority": {"margin": 0.0, "confidence": 0.70},
     "bootstrap_resamples": 1000,
-    "confidence": 0.95,
     "max_drop": {},
     "max_class_f1_drop": None,
     "floors": {},
     "cv_folds": 0,
 }
+MODES = ("non_inferiority", "superiority")
 HEADLINE = ("accuracy", "balanced_accuracy", "precision_weighted", "recall_weighted", "f1_weighted",
-            "f1_macro", "roc_auc", "log_loss", "brier")
+            "f1_macro", "roc_auc", "gini", "ks", "log_loss", "brier")
 PER_ROW = ("accuracy", "log_loss", "brier")  # metrics that are means of per-row values
+DISPLAY_LEVEL = 0.95  # the interval the report shows; decisions use the gate's one-sided level
 EXACT_BELOW = 25  # discordant pairs below which McNemar uses the exact binomial test
 
 
@@ -63,11 +66,24 @@ def gate_config(params: dict[str, Any]) -> dict[str, Any]:
     cfg = {**GATE_DEFAULTS, **{k: v for k, v in raw.items() if v is not None}}
     if not cfg["primary_metric"]:
         cfg["primary_metric"] = (params.get("train") or {}).get("primary_metric", "accuracy")
-    for key in ("min_improvement", "ci_lower_tolerance"):
-        cfg[key] = _number(cfg[key], f"gate.{key}")
-    cfg["confidence"] = _number(cfg["confidence"], "gate.confidence")
-    if not 0 < cfg["confidence"] < 1:
-        raise PipelineError(f"params.yaml: gate.confidence: {cfg['confidence']} must be between 0 and 1")
+    if cfg["mode"] not in MODES:
+        raise PipelineError(f"params.yaml: gate.mode: {cfg['mode']!r}: expected one of {', '.join(MODES)}")
+    for mode in MODES:
+        block = cfg[mode]
+        if not isinstance(block, dict) or set(block) - {"margin", "confidence"}:
+            raise PipelineError(f"params.yaml: gate.{mode}: expected a mapping with margin and confidence")
+        block = {**GATE_DEFAULTS[mode], **block}
+        cfg[mode] = {k: _number(v, f"gate.{mode}.{k}") for k, v in block.items()}
+        if cfg[mode]["margin"] < 0:
+            raise PipelineError(f"params.yaml: gate.{mode}.margin: {cfg[mode]['margin']} must be >= 0")
+        if not 0.5 <= cfg[mode]["confidence"] < 1:
+            raise PipelineError(f"params.yaml: gate.{mode}.confidence: {cfg[mode]['confidence']} must be "
+                                "at least 0.5 and below 1 (a one-sided level)")
+    # the active mode's rule: promote when the one-sided lower confidence bound of the improvement is
+    # above -margin (non-inferiority) or above +margin (superiority)
+    active = cfg[cfg["mode"]]
+    cfg["margin"], cfg["confidence"] = active["margin"], active["confidence"]
+    cfg["threshold"] = -active["margin"] if cfg["mode"] == "non_inferiority" else active["margin"]
     for key, low in (("bootstrap_resamples", 100), ("cv_folds", 0)):
         value = cfg[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -125,8 +141,9 @@ def _confusion_metric(name: str, cm: np.ndarray, classes: list[str]) -> np.ndarr
 
 
 def resampled_metric(name: str, y: np.ndarray, proba: np.ndarray, classes: list[str],
-                     idx: np.ndarray) -> np.ndarray:
-    """`name` on each row of `idx` (resamples x rows), vectorised where the metric allows."""
+                     idx: np.ndarray, cache: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """`name` on each row of `idx` (resamples x rows), vectorised where the metric allows; `cache`
+    keeps the stacked confusion matrices for the next metric on the same `proba` and `idx`."""
     from pipeline.metrics import classification_metrics, lookup
 
     n, k = len(y), len(classes)
@@ -139,9 +156,13 @@ def resampled_metric(name: str, y: np.ndarray, proba: np.ndarray, classes: list[
         else:
             values = ((proba - np.eye(k)[y]) ** 2).sum(axis=1)  # per-row terms of metrics.brier
         return values[idx].mean(axis=1)
-    codes = y * k + proba.argmax(axis=1)
-    offsets = (np.arange(len(idx)) * k * k)[:, None]
-    cm = np.bincount((codes[idx] + offsets).ravel(), minlength=len(idx) * k * k).reshape(-1, k, k)
+    cm = None if cache is None else cache.get("cm")
+    if cm is None:
+        codes = y * k + proba.argmax(axis=1)
+        offsets = (np.arange(len(idx)) * k * k)[:, None]
+        cm = np.bincount((codes[idx] + offsets).ravel(), minlength=len(idx) * k * k).reshape(-1, k, k)
+        if cache is not None:
+            cache["cm"] = cm
     out = _confusion_metric(name, cm, classes)
     if out is not None:
         return out
@@ -153,22 +174,62 @@ def paired_bootstrap(y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray, me
                      classes: list[str], resamples: int = 1000, confidence: float = 0.95,
                      seed: int = 0) -> dict[str, Any]:
     """Percentile interval of metric(b) - metric(a), both scored on the same resampled rows."""
+    deltas = bootstrap_deltas(y, proba_a, proba_b, [metric], classes, resamples, seed)[metric]
+    return percentile_interval(deltas, resamples, confidence, seed)
+
+
+def bootstrap_deltas(y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray, metrics: list[str],
+                     classes: list[str], resamples: int, seed: int) -> dict[str, np.ndarray]:
+    """metric(b) - metric(a) on each of `resamples` resamples of the rows, every metric on the same ones."""
     rng = np.random.default_rng(seed)
     n = len(y)
     if n == 0:
         raise PipelineError(f"{TEST_SET}: no rows to compare the models on")
     chunk = max(1, 4_000_000 // n)  # bounded memory whatever the test set size
-    deltas = []
+    deltas: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
     for start in range(0, resamples, chunk):
         idx = rng.integers(0, n, size=(min(chunk, resamples - start), n))
-        deltas.append(resampled_metric(metric, y, proba_b, classes, idx)
-                      - resampled_metric(metric, y, proba_a, classes, idx))
-    delta = np.concatenate(deltas)
+        cache_a: dict[str, np.ndarray] = {}
+        cache_b: dict[str, np.ndarray] = {}
+        for m in metrics:
+            deltas[m].append(resampled_metric(m, y, proba_b, classes, idx, cache_b)
+                             - resampled_metric(m, y, proba_a, classes, idx, cache_a))
+    return {m: np.concatenate(d) for m, d in deltas.items()}
+
+
+def percentile_interval(delta: np.ndarray, resamples: int, confidence: float, seed: int) -> dict[str, Any]:
+    """The two-sided percentile interval at `confidence` of bootstrap differences."""
     delta = delta[np.isfinite(delta)]
     alpha = 1 - confidence
     low, high = np.quantile(delta, [alpha / 2, 1 - alpha / 2]) if len(delta) else (np.nan, np.nan)
     return {"interval": [float(low), float(high)], "std_error": float(delta.std(ddof=1)) if len(delta) > 1
             else None, "resamples": int(resamples), "confidence": confidence, "seed": seed}
+
+
+def gate_intervals(cfg: dict[str, Any], y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray,
+                   classes: list[str], seed: int) -> tuple[dict[str, list[float]], dict[str, Any]]:
+    """Paired-bootstrap intervals of challenger - champion for every metric the gate judges, on the
+    same resamples (same seed); two-sided at 2c - 1 so each end is a one-sided bound at level c.
+    Also the primary metric's 95 % interval, for display."""
+    level = 2 * cfg["confidence"] - 1
+    names = interval_metrics(cfg, classes)
+    resamples = cfg["bootstrap_resamples"]
+    deltas = bootstrap_deltas(y, proba_a, proba_b, names, classes, resamples, seed)
+    intervals = {m: percentile_interval(deltas[m], resamples, level, seed)["interval"] for m in names}
+    # what reviewers read: the usual two-sided 95 % interval of the primary metric's difference
+    return intervals, percentile_interval(deltas[cfg["primary_metric"]], resamples, DISPLAY_LEVEL, seed)
+
+
+def flip_table(pred_a: np.ndarray, pred_b: np.ndarray, classes: list[str]) -> dict[str, Any]:
+    """How many applicants change class from the champion's decision to the challenger's."""
+    k, n = len(classes), len(pred_a)
+    counts = np.bincount(pred_a * k + pred_b, minlength=k * k).reshape(k, k)
+    moves = [{"from": classes[i], "to": classes[j], "rows": int(counts[i, j]), "share": counts[i, j] / n}
+             for i in range(k) for j in range(k) if i != j and counts[i, j]]
+    changed = int(n - np.trace(counts))
+    return {"rows": int(n), "changed": changed, "changed_share": changed / n if n else 0.0,
+            "moves": sorted(moves, key=lambda m: -m["rows"]),
+            "table": {classes[i]: {classes[j]: int(counts[i, j]) for j in range(k)} for i in range(k)}}
 
 
 def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict[str, Any]:
@@ -251,11 +312,24 @@ def _scores(model, card: dict[str, Any], test, classes: list[str], features: lis
 
 def flat_metrics(values: dict[str, Any], classes: list[str]) -> dict[str, float | None]:
     """Headline metrics plus precision/recall/f1 per class, as flat `recall_Alto`-style names."""
-    out: dict[str, float | None] = {k: values.get(k) for k in HEADLINE}
+    out: dict[str, float | None] = {k: values.get(k) for k in HEADLINE if k in values}
     for cls in classes:
         for stat in ("precision", "recall", "f1"):
             out[f"{stat}_{cls}"] = values["per_class"][cls][stat]
     return out
+
+
+def trivial_baseline(metric: str, y: np.ndarray, classes: list[str]) -> float:
+    """`metric` of the trivial model (the training split's class shares for everyone, so the majority
+    class by argmax) on the evaluation rows: a model that cannot beat it has learned nothing."""
+    from pipeline.io import read_json
+    from pipeline.metrics import baseline_proba, classification_metrics, lookup
+
+    counts = (read_json(PREPARED_MANIFEST).get("class_counts") or {}).get("train") or {}
+    priors = np.array([counts.get(c, 0) for c in classes], dtype=float)
+    if priors.sum() == 0:
+        raise PipelineError(f"{PREPARED_MANIFEST}: class_counts.train missing: run `dvc repro` first")
+    return lookup(classification_metrics(y, baseline_proba(priors + 1e-9, len(y)), classes), metric)
 
 
 # --- cross-validation ----------------------------------------------------------------------------
@@ -331,54 +405,81 @@ def _check(kind: str, name: str, passed: bool, message: str, value: Any = None,
             "message": message}
 
 
+def interval_metrics(cfg: dict[str, Any], classes: list[str]) -> list[str]:
+    """The metrics the gate judges on a paired-bootstrap interval: the primary one and the guards."""
+    names = [cfg["primary_metric"], *cfg["max_drop"]]
+    if cfg["max_class_f1_drop"] is not None:
+        names += [f"f1_{c}" for c in classes]
+    return list(dict.fromkeys(names))
+
+
+def improvement_bounds(name: str, interval: list[float]) -> tuple[float, float]:
+    """An interval of challenger - champion turned into one of the improvement (positive = better)."""
+    low, high = interval
+    return (low, high) if _direction(name) > 0 else (-high, -low)
+
+
 def gate_checks(cfg: dict[str, Any], cand: dict[str, float | None], champ: dict[str, float | None] | None,
-                interval: list[float] | None, identical: bool, classes: list[str]) -> list[dict]:
-    """Every rule of the gate, each with a sentence a reviewer can read."""
+                intervals: dict[str, list[float]] | None, identical: bool, classes: list[str],
+                baseline: float | None = None) -> list[dict]:
+    """Every rule of the gate, each with a sentence a reviewer can read.
+
+    Decisions rest on the paired-bootstrap intervals (one-sided level `confidence`), never on a point
+    estimate: the primary metric's lower bound must clear the mode's threshold; a guard fails only when
+    the interval shows a drop larger than allowed (a point estimate on a few hundred rows of the
+    critical class rejects unchanged models by chance)."""
     checks = []
     metric = cfg["primary_metric"]
+    if baseline is not None:  # the trivial model: training class shares for everyone
+        edge = _direction(metric) * (cand[metric] - baseline)
+        checks.append(_check(
+            "baseline", metric, edge > 1e-12,
+            f"{metric} {cand[metric]:.4f} " + ("beats" if edge > 1e-12 else "does not beat") +
+            f" the trivial model that predicts the training class shares for everyone ({baseline:.4f})",
+            round(cand[metric], 6), round(baseline, 6)))
     if champ is not None:
-        sign = _direction(metric)
         if identical:
             checks.append(_check("changed", "model", False, "the challenger is byte-for-byte the "
                                  "champion's model (same sha256): nothing changed, nothing to promote"))
-        gain = sign * (cand[metric] - champ[metric])
-        need = cfg["min_improvement"]
+        gain = _direction(metric) * (cand[metric] - champ[metric])
+        low, _ = improvement_bounds(metric, intervals[metric])
+        threshold, pct = cfg["threshold"], f"{100 * cfg['confidence']:g}%"
+        ok = low > threshold - 1e-12
+        if cfg["mode"] == "non_inferiority":
+            claim = (f"so it is not worse by more than the margin {cfg['margin']:.4f}" if ok else
+                     f"so it may be worse by more than the margin {cfg['margin']:.4f}")
+        else:
+            claim = (f"above {threshold:+.4f}: a real gain, not sampling noise" if ok else
+                     f"not above {threshold:+.4f}: the gain may be sampling noise")
         checks.append(_check(
-            "improvement", metric, gain >= need - 1e-12,
-            f"{metric} {'improved' if gain > 0 else 'changed'} by {gain:+.4f} "
-            f"({cand[metric]:.4f} vs {champ[metric]:.4f}); at least {need:+.4f} is required",
-            round(gain, 6), need))
-        low = sign * (interval[1] if sign < 0 else interval[0])
-        tol = cfg["ci_lower_tolerance"]
-        pct = f"{cfg['confidence']:.0%}"
-        checks.append(_check(
-            "interval", metric, low > tol,
-            f"the {pct} confidence interval of the improvement starts at {low:+.4f}, "
-            + (f"above {tol:+.4f}: the gain is not sampling noise" if low > tol else
-               f"not above {tol:+.4f}: the difference may be sampling noise"),
-            round(low, 6), tol))
-        guards = dict(cfg["max_drop"])
-        for name, allowed in guards.items():
+            cfg["mode"], metric, ok,
+            f"{metric} changed by {gain:+.4f} ({cand[metric]:.4f} vs {champ[metric]:.4f}); its one-sided "
+            f"{pct} lower confidence bound is {low:+.4f}, {claim}", round(low, 6), threshold))
+        for name, allowed in cfg["max_drop"].items():
             if name not in cand or cand[name] is None or champ.get(name) is None:
                 raise PipelineError(f"params.yaml: gate.max_drop.{name}: unknown metric (expected one "
                                     f"of {', '.join(k for k in cand if cand[k] is not None)})")
             drop = _direction(name) * (champ[name] - cand[name])
+            least = -improvement_bounds(name, intervals[name])[1]  # the smallest drop the data allow
             checks.append(_check(
-                "guard", name, drop <= allowed + 1e-12,
-                f"{name} {'dropped' if drop > 0 else 'did not drop'}"
-                + (f" by {drop:.4f}" if drop > 0 else "") + f" ({cand[name]:.4f} vs {champ[name]:.4f}); "
-                f"at most {allowed:.4f} allowed", round(drop, 6), allowed))
+                "guard", name, least <= allowed + 1e-12,
+                f"{name} changed by {-drop:+.4f} ({cand[name]:.4f} vs {champ[name]:.4f}); "
+                + (f"the interval shows a drop of at least {least:.4f}, more than the {allowed:.4f} "
+                   "allowed" if least > allowed + 1e-12 else
+                   f"a drop larger than {allowed:.4f} is not shown by the {pct} interval"),
+                round(least, 6), allowed))
         if cfg["max_class_f1_drop"] is not None:
             allowed = cfg["max_class_f1_drop"]
-            drops = {c: champ[f"f1_{c}"] - cand[f"f1_{c}"] for c in classes}
-            worst = max(drops, key=drops.get)
-            bad = [c for c, d in drops.items() if d > allowed + 1e-12]
+            least = {c: -improvement_bounds(f"f1_{c}", intervals[f"f1_{c}"])[1] for c in classes}
+            bad = [c for c, d in least.items() if d > allowed + 1e-12]
+            worst = max(least, key=least.get)
             checks.append(_check(
                 "guard", "class_f1", not bad,
                 (f"F1 dropped by more than {allowed:.4f} for " + ", ".join(
-                    f"{c} ({drops[c]:.4f})" for c in bad)) if bad else
-                f"no class's F1 dropped by more than {allowed:.4f} (largest change: {worst} "
-                f"{0.0 - drops[worst]:+.4f})", round(drops[worst], 6), allowed))
+                    f"{c} (at least {least[c]:.4f})" for c in bad)) if bad else
+                f"no class's F1 is shown to drop by more than {allowed:.4f} (closest: {worst}, "
+                f"change {cand[f'f1_{worst}'] - champ[f'f1_{worst}']:+.4f})", round(least[worst], 6),
+                allowed))
     for name, floor in cfg["floors"].items():
         if name not in cand or cand[name] is None:
             raise PipelineError(f"params.yaml: gate.floors.{name}: unknown metric (expected one of "
@@ -429,11 +530,12 @@ def _short(commit: str | None) -> str | None:
     return commit[:8] if commit else None
 
 
-def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
+def run(params: dict[str, Any], base: str | None = None, log=print) -> dict[str, Any]:
     from pipeline import plots
     from pipeline.evaluate import CARD_JSON
     from pipeline.io import load_model, read_frame, read_json, sha256, write_json
     from pipeline.metrics import classification_metrics, rounded
+    from pipeline.prepare import unseen_rows
     from pipeline.revision import production, resolve
     from pipeline.schema import from_params
     from pipeline.train import PRODUCTION_MODEL, TIMINGS
@@ -455,6 +557,19 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
     test = read_frame(TEST_SET)
     if schema.target not in test.columns:
         raise PipelineError(f"{TEST_SET}: column '{schema.target}': the target is needed, not found")
+    from pipeline.promote import production_ref
+
+    ref = production_ref(params, base)
+    if ref.note:
+        log(f"compare: {ref.note}")
+    base = ref.rev
+    champion_rev = production(base)
+    current = {Path(f.get("path", "")).stem: f.get("sha256") for f in card.get("data", {}).get("files", [])}
+    keep, evaluation = unseen_rows(test, champion_rev.card if champion_rev else None, current, TEST_SET)
+    if not keep.all():
+        log(f"compare: {evaluation['test_rows'] - evaluation['rows']} of {evaluation['test_rows']} test rows "
+            "left out: " + "; ".join(f"{e['rows']} {e['reason']}" for e in evaluation["excluded"]))
+    test = test[keep].reset_index(drop=True)
     y = schema.class_index(test[schema.target])
     head = resolve("HEAD")
     cand_model = load_model(PRODUCTION_MODEL)
@@ -472,21 +587,23 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
                           PRODUCTION_MODEL.stat().st_size)
     timing = TIMINGS / f"{challenger['family']}.json"  # this run's log (untracked): seconds are volatile
     challenger["training_seconds"] = read_json(timing)["train_seconds"] if timing.exists() else None
+    baseline = trivial_baseline(metric, y, classes)
 
-    champion_rev = production(base)
     result: dict[str, Any] = {
-        "base": {"rev": base, "commit": None},
+        "base": {"rev": base, "commit": None, "version": ref.version},
         "primary_metric": metric,
         "higher_is_better": _direction(metric) > 0,
         "test_set": {"path": TEST_SET.as_posix(), "rows": int(len(y)), "sha256": sha256(TEST_SET),
                      "holdout_of": card.get("data", {}).get("test_holdout_of")},
+        "evaluation": evaluation,
+        "trivial_baseline": baseline,
         "gate": cfg,
     }
     FIGURES.mkdir(parents=True, exist_ok=True)
     roc = {"challenger": plots.curves(y, proba_b, classes, "roc")}
     if champion_rev is None:
         log(f"compare: {base} has no production model yet: the first model needs only the floors")
-        checks = gate_checks(cfg, cand, None, None, False, classes)
+        checks = gate_checks(cfg, cand, None, None, False, classes, baseline)
         passed = all(c["passed"] for c in checks)
         result |= {
             "decision": "no_champion" if passed else "reject", "promote": passed,
@@ -512,16 +629,17 @@ def run(params: dict[str, Any], base: str, log=print) -> dict[str, Any]:
 
             champ[metric] = lookup(classification_metrics(y, proba_a, classes), metric)
         identical = champion["model_sha256"] == digest
-        boot = paired_bootstrap(y, proba_a, proba_b, metric, classes, cfg["bootstrap_resamples"],
-                                cfg["confidence"], seed)
+        intervals, boot = gate_intervals(cfg, y, proba_a, proba_b, classes, seed)
         delta = cand[metric] - champ[metric]
         test_result = mcnemar(proba_a.argmax(axis=1) == y, proba_b.argmax(axis=1) == y)
-        checks = gate_checks(cfg, cand, champ, boot["interval"], identical, classes)
+        checks = gate_checks(cfg, cand, champ, intervals, identical, classes, baseline)
         passed = all(c["passed"] for c in checks)
         result |= {
             "decision": "promote" if passed else "reject", "promote": passed,
             "delta": delta, "confidence_interval": boot["interval"], "bootstrap": boot,
+            "intervals": intervals,
             "mcnemar": test_result, "identical_models": identical,
+            "flips": flip_table(proba_a.argmax(axis=1), proba_b.argmax(axis=1), classes),
             "models": {"champion": champion, "challenger": challenger},
             "metrics": {k: {"champion": champ.get(k), "challenger": v,
                             "delta": None if v is None or champ.get(k) is None else v - champ[k]}
@@ -564,7 +682,7 @@ def summary_line(result: dict[str, Any]) -> str:
         low, high = result["confidence_interval"]
         head = (f"compare: {result['decision']}: {metric} {cand:.4f} vs champion "
                 f"{result['models']['champion']['version']} {m['champion']:.4f} (delta {m['delta']:+.4f}, "
-                f"{result['gate']['confidence']:.0%} CI [{low:+.4f}, {high:+.4f}], McNemar p="
+                f"{result['bootstrap']['confidence']:.0%} CI [{low:+.4f}, {high:+.4f}], McNemar p="
                 f"{result['mcnemar']['p_value']:.3g})")
     return head + "\n" + "\n".join(f"  - {r}" for r in result["reasons"])
 
@@ -573,4 +691,4 @@ def cli(args: argparse.Namespace) -> int:
     result = run(P.load(args.params), args.base)
     print(summary_line(result))
     print(f"wrote {COMPARISON}, {CONFUSION_PNG}, {ROC_PNG}")
-    return 0 if result["promote"] else 1
+    return 0  # a rejection is a finding (the report says what merging will do); errors exit 2

@@ -13,8 +13,9 @@ Prediction drift compares the production model's outputs on both samples with th
 drift (labels needed) compares each feature's relation to the target and the model's performance.
 
 Stage (`python -m pipeline drift`): current = the newest batch; reference = the batches the
-production model (params drift.production_rev, default main) was trained on, read from its model card.
-That model is git state, not a DVC dependency: after a merge changes it, `dvc repro -f drift`.
+production model (params drift.production_rev: `prod` = the registry's stage, or a git revision) was
+trained on, read from its model card. That model is registry state, not a DVC dependency: after a
+promotion changes it, `dvc repro -f drift`.
 Two files: `python -m pipeline drift --reference REF.csv --current CUR.csv -o drift.json [--model M]`.
 """
 
@@ -34,7 +35,7 @@ PLOT_DATA = Path("reports/plots/drift_features.json")
 MAX_OVERLAYS = 12
 
 DEFAULTS: dict[str, Any] = {
-    "production_rev": "main",
+    "production_rev": "prod",
     "alpha": 0.05,
     "wasserstein_norm": 0.1,
     "psi": 0.2,
@@ -45,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "concept": {"correlation_change": 0.1, "performance_drop": 0.02, "bootstrap": 1000,
                 "confidence": 0.95, "metric": None},
     "seed": 0,
+    "in_memory_rows": 5_000_000,
 }
 
 
@@ -64,41 +66,50 @@ def data_drift(reference, current, numeric: list[str], categorical: list[str],
     import os
     from concurrent.futures import ThreadPoolExecutor
 
+    from pipeline import stats
+    from pipeline.columns import ParquetColumns
+
     cfg = settings(cfg)
     bins = int(cfg["psi_bins"])
 
     def column(col: str) -> dict[str, Any]:
         if col in numeric:
-            return _numeric_column(reference[col], current[col], col, bins)
-        return _categorical_column(reference[col], current[col])
+            return _numeric_column(reference, current, col, bins)
+        ref, cur = _counts(reference[col]), _counts(current[col])
+        out = {"type": "categorical", **stats.categorical(ref, cur)}
+        out["pvalue"] = out["chi2"]["pvalue"]
+        return out
 
-    # one column per core: numpy's sorts and array passes release the GIL
+    # one column per core: numpy's sorts and array passes release the GIL. A streamed side
+    # (pipeline.columns) reads each column here, so it stays one column at a time: parallel columns
+    # would hold several of them at once and multiply the peak memory the streaming bounds.
     columns = [*numeric, *categorical]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    workers = max(1, min(cores, len(columns)))
+    streamed = isinstance(reference, ParquetColumns) or isinstance(current, ParquetColumns)
+    workers = 1 if streamed else max(1, min(cores, len(columns)))
     with ThreadPoolExecutor(workers) as pool:
         features = dict(zip(columns, pool.map(column, columns), strict=True))
     return verdict(features, cfg)
 
 
-def _categorical_column(ref_values, cur_values) -> dict[str, Any]:
+def _counts(values) -> dict[str, int]:
+    """Counts per category: counted here, or already counted while streaming (pipeline.columns)."""
     from pipeline import stats
+    from pipeline.columns import CategoryCounts
 
-    out = {"type": "categorical", **stats.categorical(stats.category_counts(ref_values),
-                                                      stats.category_counts(cur_values))}
-    out["pvalue"] = out["chi2"]["pvalue"]
-    return out
+    return dict(values.counts) if isinstance(values, CategoryCounts) else stats.category_counts(values)
 
 
-def _numeric_column(ref_values, cur_values, col: str, bins: int) -> dict[str, Any]:
+def _numeric_column(reference, current, col: str, bins: int) -> dict[str, Any]:
+    """One column of each side at a time (a streamed column is read here, sorted, then dropped)."""
     from pipeline import stats
 
     try:
-        xs, ref_missing = stats.sorted_values(ref_values)
-        ys, cur_missing = stats.sorted_values(cur_values)
+        xs, ref_missing = stats.sorted_values(reference[col])
+        ys, cur_missing = stats.sorted_values(current[col])
     except (TypeError, ValueError):
         raise PipelineError(f"column '{col}': expected numbers (a numeric feature), found text "
-                            f"such as {_text_sample(ref_values, cur_values)}") from None
+                            f"such as {_text_sample(reference[col], current[col])}") from None
     out: dict[str, Any] = {"type": "numeric",
                            "missing": {"reference": _share(ref_missing, xs.size),
                                        "current": _share(cur_missing, ys.size)}}
@@ -400,10 +411,15 @@ def bootstrap_interval(y, proba, classes: list[str], metric: str, resamples: int
 def choose_reference(params: dict[str, Any], files: list[Path], rev: str):
     """The production model's training batches (minus the current one), or a fallback that says why."""
     from pipeline.prepare import window
+    from pipeline.promote import production_ref
     from pipeline.revision import production
 
     current = files[-1]
-    info: dict[str, Any] = {"production_rev": rev}
+    ref = production_ref(params, rev)
+    info: dict[str, Any] = {"production_rev": rev, "resolved": ref.rev}
+    if ref.note:
+        info["note"] = ref.note
+    rev = ref.rev
     prod, reason = None, None
     try:
         prod = production(rev)
@@ -598,20 +614,62 @@ def _safe(name: str) -> str:
 # --- stage and file modes ---------------------------------------------------------------------------------
 
 
-def _read(paths: list[Path], schema_columns: list[str] | None = None, numeric: list[str] | None = None):
-    """Read batches; schema columns must be there, numeric ones must hold numbers (named if not)."""
+def held_out_rows(files: list[Path], lengths: list[int], card: dict[str, Any]):
+    """Mask of the concatenated `files` rows the model held out (its validation and test rows, from
+    the split bit masks in its card), and a note; None when the card records none of them."""
+    import numpy as np
+
+    from pipeline.io import sha256
+    from pipeline.prepare import unpack_rows
+
+    entries = {Path(e.get("path", "")).as_posix(): e for e in (card.get("data") or {}).get("files") or []}
+    parts = []
+    for path, n in zip(files, lengths, strict=True):
+        entry = entries.get(path.as_posix()) or {}
+        splits = entry.get("splits")
+        if not splits or entry.get("file_rows") != n or entry.get("sha256") != sha256(path):
+            parts.append(np.zeros(n, dtype=bool))
+            continue
+        parts.append(~unpack_rows(splits["train"], n))
+    keep = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+    if not keep.any():
+        return None, {"rows": int(sum(lengths)), "source": "training rows: the model card records no "
+                      "held-out rows in the reference batches (a forest's outputs on them look sharper)"}
+    return keep, {"rows": int(keep.sum()), "source": "the reference rows the model held out "
+                  "(validation and test splits in its card), not its training rows"}
+
+
+def _read(paths: list[Path], schema_columns: list[str] | None = None, numeric: list[str] | None = None,
+          lengths: list[int] | None = None, limit_rows: int | None = None):
+    """Read batches; schema columns must be there, numeric ones must hold numbers (named if not).
+    `lengths`, when given, receives each file's row count (in order).
+
+    Parquet batches with more than `limit_rows` rows together are not read: their columns are
+    streamed one at a time while the statistics need them (pipeline.columns)."""
     import pandas as pd
 
-    from pipeline.io import read_csv
+    from pipeline import columns
+    from pipeline.io import read_table
 
+    if limit_rows is not None and columns.streamable(paths, limit_rows):
+        source = columns.ParquetColumns(paths)
+        for col in schema_columns or []:
+            if col not in source:
+                raise PipelineError(f"{paths[0]}: column '{col}': required by the schema, not found")
+        error = columns.numeric_types_error(source, numeric or [])
+        if error:
+            raise PipelineError(error)
+        return source
     frames = []
     for path in paths:
-        frame = read_csv(path)
+        frame = read_table(path)
         for col in schema_columns or []:
             if col not in frame.columns:
                 raise PipelineError(f"{path}: column '{col}': required by the schema, not found")
         _check_numeric(path, frame, numeric or [])
         frames.append(frame)
+        if lengths is not None:
+            lengths.append(len(frame))
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
@@ -619,6 +677,13 @@ def _check_numeric(path, frame, numeric: list[str]) -> None:
     """Text in a numeric column: one line naming the file, the column and the rule."""
     import pandas as pd
 
+    from pipeline.columns import ParquetColumns, numeric_types_error
+
+    if isinstance(frame, ParquetColumns):  # types from the Parquet schema, no column read
+        error = numeric_types_error(frame, numeric)
+        if error:
+            raise PipelineError(error)
+        return
     for col in numeric:
         if col in frame.columns and not (pd.api.types.is_numeric_dtype(frame[col])
                                          or frame[col].isna().all()):
@@ -636,11 +701,22 @@ def _model_parts(params: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def analyse(reference, current, schema: Schema | None, numeric: list[str], categorical: list[str],
-            cfg: dict[str, Any], model=None, reference_performance=None, model_reason: str = "") -> dict:
-    """Data drift, then prediction and concept drift when a model (and labels) are at hand."""
+            cfg: dict[str, Any], model=None, reference_performance=None, model_reason: str = "",
+            held_out=None) -> dict:
+    """Data drift, then prediction and concept drift when a model (and labels) are at hand.
+
+    `held_out`: the reference rows the model never trained on, for its reference predictions (a
+    forest's outputs on its own training rows are overconfident, so every month would "drift")."""
+    from pipeline.columns import ParquetColumns
+
     result = data_drift(reference, current, numeric, categorical, cfg)
+    streamed = isinstance(reference, ParquetColumns) or isinstance(current, ParquetColumns)
+    if streamed:
+        model, model_reason = None, (f"more rows than drift.in_memory_rows ({cfg['in_memory_rows']}): "
+                                     "the columns were streamed, the model needs whole rows")
     if model is not None and schema is not None:
-        result["prediction_drift"] = prediction_drift(model, reference, current, schema, cfg)
+        result["prediction_drift"] = prediction_drift(
+            model, reference if held_out is None else held_out, current, schema, cfg)
         result["concept_drift"] = concept_drift(model, reference, current, schema, cfg,
                                                 reference_performance)
     else:
@@ -670,16 +746,20 @@ def run_stage(params: dict[str, Any], output: Path = REPORT) -> dict[str, Any]:
         write_figures(result, None, None, FIGURES, PLOT_DATA)
         write_json(output, _round(result))
         return result
-    needed = [*schema.features]
-    reference = _read(ref_files, needed, list(schema.numeric))
-    current = _read([current_file], needed, list(schema.numeric))
-    card_metrics = None
+    needed, limit = [*schema.features], int(cfg["in_memory_rows"])
+    lengths: list[int] = []
+    reference = _read(ref_files, needed, list(schema.numeric), lengths, limit)
+    current = _read([current_file], needed, list(schema.numeric), limit_rows=limit)
+    card_metrics, held_out = None, None
     if prod is not None:
         card_metrics = ((prod.card.get("metrics") or {}).get("test")) or None
+        if lengths:  # read in memory (a streamed reference gets no model outputs: see analyse)
+            keep, base["reference"]["predictions"] = held_out_rows(ref_files, lengths, prod.card)
+            held_out = reference[keep] if keep is not None else None
     result = analyse(reference, current, schema, list(schema.numeric), list(schema.categorical), cfg,
                      model=prod.model if prod is not None else None,
                      reference_performance=card_metrics,
-                     model_reason=f"no production model at '{cfg['production_rev']}'")
+                     model_reason=f"no production model at '{cfg['production_rev']}'", held_out=held_out)
     base["reference"].update(rows=len(reference), name=f"{len(ref_files)} batch(es)")
     base["current"]["rows"] = len(current)
     result = _ordered({**result, **base})
@@ -692,9 +772,17 @@ def infer_columns(reference, current, exclude: set[str]) -> tuple[list[str], lis
     """Numeric when both sides parse as numbers; categorical otherwise; identifier-like text skipped."""
     import pandas as pd
 
+    from pipeline.columns import ParquetColumns
+
     numeric, categorical, skipped = [], [], []
     for col in reference.columns:
         if col not in current.columns or col in exclude:
+            continue
+        if isinstance(reference, ParquetColumns) or isinstance(current, ParquetColumns):
+            # streamed: the Parquet types decide (no distinct count, so no identifier skipping)
+            both = all(s.is_numeric(col) if isinstance(s, ParquetColumns) else
+                       pd.api.types.is_numeric_dtype(s[col]) for s in (reference, current))
+            (numeric if both else categorical).append(col)
             continue
         a, b = reference[col], current[col]
         if all(pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) for s in (a, b)):
@@ -713,11 +801,12 @@ def run_files(params_path: str, reference_path: str, current_path: str, output: 
     from pipeline.io import load_model, write_json
     from pipeline.schema import from_params
 
-    reference = _read([Path(reference_path)])
-    current = _read([Path(current_path)])
-    schema, params = None, {}
-    if Path(params_path).exists():
-        params = P.load(params_path)
+    params = P.load(params_path) if Path(params_path).exists() else {}
+    limit = int(settings(params.get("drift"))["in_memory_rows"])
+    reference = _read([Path(reference_path)], limit_rows=limit)
+    current = _read([Path(current_path)], limit_rows=limit)
+    schema = None
+    if params:
         try:
             candidate = from_params(params)
             if all(c in reference.columns and c in current.columns for c in candidate.features):

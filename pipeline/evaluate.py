@@ -8,12 +8,11 @@ from typing import Any
 
 from pipeline import params as P
 from pipeline.errors import PipelineError
-from pipeline.train import CANDIDATE_REPORTS, CANDIDATES, PRODUCTION_MODEL, one_blas_thread
+from pipeline.train import CANDIDATE_REPORTS, CANDIDATES, CARD_JSON, PRODUCTION_MODEL, one_blas_thread
 
 METRICS = Path("reports/metrics.json")
 PLOTS = Path("reports/plots")
 FIGURES = Path("reports/figures")
-CARD_JSON = Path("models/model_card.json")
 CARD_MD = Path("models/model_card.md")
 
 
@@ -119,8 +118,8 @@ def card_markdown(card: dict[str, Any]) -> str:
         "| metric | value |",
         "| --- | ---: |",
     ]
-    for key in ("accuracy", "f1_weighted", "precision_weighted", "recall_weighted", "roc_auc",
-                "log_loss", "brier", "majority_baseline"):
+    for key in ("accuracy", "balanced_accuracy", "f1_weighted", "precision_weighted", "recall_weighted",
+                "roc_auc", "gini", "ks", "log_loss", "brier", "majority_baseline"):
         if t.get(key) is not None:
             lines.append(f"| {key} | {t[key]:.4f} |")
     lines += ["", "| class | precision | recall | f1 | support |", "| --- | ---: | ---: | ---: | ---: |"]
@@ -131,8 +130,14 @@ def card_markdown(card: dict[str, Any]) -> str:
     lines += [f"- {f}: {s:.4f}" for f, s in card["metrics"]["validation"].items()]
     lines += ["", "## Hyperparameters", "", "```", *(f"{k}: {v}" for k, v in
               card["training"]["best_params"].items()), "```", "", "## Data", "",
-              "| file | rows | sha256 |", "| --- | ---: | --- |"]
-    lines += [f"| {f['path']} | {f['rows']} | `{f['sha256'][:12]}` |" for f in card["data"]["files"]]
+              "Rows per split (which rows: `data.files[].splits` in the JSON card, bit masks of file lines; "
+              "`compare` leaves the train and val rows out when it scores this model as the champion).",
+              "", "| file | rows | train | val | test | sha256 |",
+              "| --- | ---: | ---: | ---: | ---: | --- |"]
+    for f in card["data"]["files"]:
+        split = f.get("split_rows") or {}
+        lines.append(f"| {f['path']} | {f['rows']} | {split.get('train', '—')} | {split.get('val', '—')} | "
+                     f"{split.get('test', '—')} | `{f['sha256'][:12]}` |")
     return "\n".join(lines) + "\n"
 
 

@@ -15,6 +15,9 @@ from typing import Any
 
 from pipeline.errors import PipelineError
 
+BATCH_SUFFIXES = (".csv", ".parquet")  # batch formats, read by extension (read_table)
+PARQUET_CONTRACT = "a Parquet file with a schema"
+
 # Every type a saved model may hold beyond what skops trusts by default. Loading refuses anything
 # else, so a model file from a pull request cannot run code on the machine that loads it.
 TRUSTED_MODEL_TYPES = [
@@ -123,11 +126,7 @@ def read_csv(path: str | Path, usecols: list[str] | None = None):
     """Read a comma-separated UTF-8 CSV exactly (pyarrow parses floats without the C engine's ulp errors)."""
     import pandas as pd
 
-    path = Path(path)
-    if not path.exists():
-        raise PipelineError(f"{path}: file not found")
-    if path.stat().st_size == 0:
-        raise PipelineError(f"{path}: file is empty (the contract is a CSV with a header row)")
+    path = require_file(path, "a CSV with a header row")
     try:
         frame = pd.read_csv(path, engine="pyarrow", usecols=usecols)
     except UnicodeDecodeError as exc:
@@ -145,6 +144,35 @@ def read_csv(path: str | Path, usecols: list[str] | None = None):
     return frame
 
 
+def read_parquet(path: str | Path, usecols: list[str] | None = None):
+    """Read a Parquet batch; a missing, empty or unreadable file is one line naming it."""
+    import pandas as pd
+
+    path = require_file(path, PARQUET_CONTRACT)
+    try:
+        return pd.read_parquet(path, columns=usecols)
+    except Exception as exc:  # ArrowInvalid: bad magic bytes, truncated footer or pages
+        raise PipelineError(f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0]})") from None
+
+
+def require_file(path: str | Path, contract: str) -> Path:
+    """A batch file that exists and is not empty, or one line saying which and what was expected."""
+    path = Path(path)
+    if not path.exists():
+        raise PipelineError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise PipelineError(f"{path}: file is empty (the contract is {contract})")
+    return path
+
+
+def read_table(path: str | Path, usecols: list[str] | None = None):
+    """A batch by its extension: Parquet (types kept) or CSV (comma-separated UTF-8)."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".parquet":
+        return read_parquet(path, usecols)
+    return read_csv(path, usecols)
+
+
 def sha256(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -154,10 +182,20 @@ def sha256(path: str | Path) -> str:
 
 
 def batch_files(directory: str | Path, pattern: str = "*.csv") -> list[Path]:
-    """Batches in delivery order: file names are periods (YYYY-MM), so name order is time order."""
-    files = sorted(Path(directory).glob(pattern))
+    """Batches in delivery order: file names are periods (YYYY-MM), so name order is time order.
+
+    Only CSV and Parquet files count (a pattern such as `*` skips the `.dvc` files beside them);
+    one period delivered in both formats is ambiguous and refused.
+    """
+    files = sorted((p for p in Path(directory).glob(pattern) if p.suffix.lower() in BATCH_SUFFIXES),
+                   key=lambda p: (p.stem, p.name))
     if not files:
-        raise PipelineError(f"{directory}: no batch files matching '{pattern}'")
+        raise PipelineError(f"{directory}: no batch files matching '{pattern}' "
+                            f"(batches are {' or '.join(BATCH_SUFFIXES)} files)")
+    for a, b in zip(files, files[1:], strict=False):
+        if a.stem == b.stem:
+            raise PipelineError(f"{b}: period '{b.stem}' is also delivered as {a.name} (keep one file "
+                                "per period)")
     return files
 
 

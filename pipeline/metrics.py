@@ -17,6 +17,8 @@ DIRECTION = {
     "roc_auc": True,
     "log_loss": False,
     "brier": False,
+    "gini": True,
+    "ks": True,
 }
 
 
@@ -41,6 +43,9 @@ def classification_metrics(y: np.ndarray, proba: np.ndarray, classes: list[str])
         "brier": brier(y, proba),
         "rows": int(len(y)),
     }
+    if proba.shape[1] == 2:  # how credit models are judged: ranking of the positive (second) class
+        out["gini"] = None if out["roc_auc"] is None else 2 * out["roc_auc"] - 1
+        out["ks"] = ks_statistic(y, proba[:, 1])
     out["per_class"] = {
         name: {
             "precision": float(prec[i]),
@@ -51,6 +56,21 @@ def classification_metrics(y: np.ndarray, proba: np.ndarray, classes: list[str])
         for i, name in enumerate(classes)
     }
     return out
+
+
+def ks_statistic(y: np.ndarray, score: np.ndarray) -> float | None:
+    """Kolmogorov-Smirnov separation: the largest gap between the score's CDFs of the two classes."""
+    from sklearn.metrics import roc_curve
+
+    if len(np.unique(y)) < 2:
+        return None
+    fpr, tpr, _ = roc_curve(y, score)
+    return float(np.max(tpr - fpr))
+
+
+def baseline_proba(priors: np.ndarray, rows: int) -> np.ndarray:
+    """The trivial model: the training class shares for everyone (majority class by argmax)."""
+    return np.tile(np.asarray(priors, dtype=float) / np.sum(priors), (rows, 1))
 
 
 def brier(y: np.ndarray, proba: np.ndarray) -> float:

@@ -113,16 +113,32 @@ def _read_verified(entry: dict[str, Any], commit: str):
 
     import pandas as pd
 
-    from pipeline.io import read_csv, sha256
+    from pipeline.io import read_table, sha256
     from pipeline.revision import read_bytes
 
     path = Path(entry["path"])
     if path.exists() and sha256(path) == entry.get("sha256"):
-        return read_csv(path)
+        return read_table(path)
     data = read_bytes(entry["path"], commit)
     if data is None:
         return None
+    if path.suffix.lower() == ".parquet":
+        return pd.read_parquet(_io.BytesIO(data))
     return pd.read_csv(_io.BytesIO(data), engine="pyarrow")
+
+
+def _streamed_reference(entries: list[dict[str, Any]], drift_cfg: dict[str, Any]):
+    """A training window of Parquet files over drift.in_memory_rows, unchanged in the work tree:
+    its columns streamed (pipeline.columns) instead of one frame; None otherwise."""
+    from pipeline import columns, drift
+    from pipeline.io import sha256
+
+    paths = [Path(e["path"]) for e in entries]
+    if not columns.streamable(paths, int(drift.settings(drift_cfg)["in_memory_rows"])):
+        return None
+    if any(sha256(p) != e.get("sha256") for p, e in zip(paths, entries, strict=True)):
+        return None  # changed since training: the verified bytes come from git or DVC, in memory
+    return columns.ParquetColumns(paths)
 
 
 def select_batches(params: dict[str, Any], card: dict[str, Any], explicit: list[str] | None) -> list[Path]:
@@ -149,22 +165,36 @@ def _check_columns(path: Path, frame, schema) -> None:
 
 
 def holdout(card: dict[str, Any], commit: str, schema):
-    """The model's own test holdout, rebuilt as `prepare` split it (newest training batch, same
-    test_size and seed): rows the model never saw, from the period its card score comes from."""
-    from pipeline.prepare import split
+    """Every row the model held out (its validation and test splits, from the bit masks in its card),
+    or, for a card without masks, its test holdout rebuilt as `prepare` split it; and whether the
+    rows are exactly known (masks) or rebuilt (to be checked against the card's test score)."""
+    import pandas as pd
+
+    from pipeline.prepare import split, unpack_rows
 
     files = card.get("data", {}).get("files") or []
+    if files and all(f.get("splits") and f.get("file_rows") for f in files):
+        parts = []
+        for entry in files:
+            held = ~unpack_rows(entry["splits"]["train"], entry["file_rows"])
+            if not held.any():
+                continue
+            frame = _read_verified(entry, commit)
+            if frame is None or len(frame) != entry["file_rows"]:
+                return None, False
+            parts.append(frame[held].dropna(subset=[schema.target]))
+        return (pd.concat(parts, ignore_index=True) if parts else None), True
     split_cfg = (card.get("params") or {}).get("split")
     seed = (card.get("training") or {}).get("seed")
     if not files or not split_cfg or seed is None:
-        return None
+        return None, False
     newest = max(files, key=lambda f: Path(f["path"]).stem)
     frame = _read_verified(newest, commit)
     if frame is None:
-        return None
+        return None, False
     frame = frame.dropna(subset=[schema.target])
     _, _, test = split([frame], schema, split_cfg, int(seed))
-    return test
+    return test, False
 
 
 # --- statistics ----------------------------------------------------------------------------------
@@ -182,17 +212,40 @@ def ece(y, proba) -> float:
 
 def confidence_calibrator(y, proba):
     """Isotonic map from top-class confidence to the chance of being right (CBPE's calibration)."""
+    return _isotonic(proba.max(axis=1), (proba.argmax(axis=1) == y).astype(float))
+
+
+def _isotonic(confidence, right):
     from sklearn.isotonic import IsotonicRegression
 
-    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-    iso.fit(proba.max(axis=1), (proba.argmax(axis=1) == y).astype(float))
-    return iso
+    return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(confidence, right)
 
 
-def estimated_accuracy(proba, calibrator) -> float:
-    """CBPE: expected accuracy = mean calibrated top-class confidence (raw confidence if uncalibrated)."""
+def estimated_accuracy(proba, calibration, confidence: float = 0.95, resamples: int = 200,
+                       seed: int = 0) -> dict[str, Any]:
+    """CBPE: expected accuracy = mean calibrated top-class confidence, with an interval for the
+    accuracy the period will show once labelled. Two sources of error: the calibration map itself
+    (refitted on `resamples` bootstrap resamples of the held-out rows) and the period's own rows
+    (each right with its calibrated probability: variance sum p(1-p) / n^2). `calibration`: the
+    held-out (y, proba); None gives the raw mean confidence and no interval."""
+    import numpy as np
+    from scipy import special
+
     conf = proba.max(axis=1)
-    return float((calibrator.predict(conf) if calibrator is not None else conf).mean())
+    if calibration is None:
+        return {"estimate": float(conf.mean()), "interval": None, "calibration_rows": 0}
+    hy, hp = calibration
+    c_conf, c_right = hp.max(axis=1), (hp.argmax(axis=1) == hy).astype(float)
+    p = _isotonic(c_conf, c_right).predict(conf)
+    rng = np.random.default_rng(seed)
+    n = len(hy)
+    boots = [_isotonic(c_conf[i], c_right[i]).predict(conf).mean()
+             for i in (rng.integers(0, n, n) for _ in range(resamples))]
+    var = float(np.var(boots, ddof=1)) + float((p * (1 - p)).sum()) / len(p) ** 2
+    half = float(special.ndtri(0.5 + confidence / 2)) * var ** 0.5
+    est = float(p.mean())
+    return {"estimate": est, "interval": [max(0.0, est - half), min(1.0, est + half)],
+            "calibration_rows": int(n), "confidence": confidence}
 
 
 def adwin_changes(segments: list[tuple[str, Any]], delta: float) -> list[dict[str, Any]]:
@@ -242,8 +295,8 @@ def floor_value(spec: Any, baseline: float | None) -> float | None:
 # --- the run -------------------------------------------------------------------------------------
 
 
-def score_period(path: Path, frame, model, schema, cfg: dict[str, Any], calibrator, reference,
-                 drift_cfg: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+def score_period(path: Path, frame, model, schema, cfg: dict[str, Any], calibration, reference,
+                 drift_cfg: dict[str, Any], held_out=None) -> tuple[dict[str, Any], Any]:
     """Every number for one period; returns the row and the per-row correctness (None if unlabelled)."""
     import numpy as np
 
@@ -255,10 +308,15 @@ def score_period(path: Path, frame, model, schema, cfg: dict[str, Any], calibrat
     conf = proba.max(axis=1)
     lc = cfg.get("low_confidence", {})
     low = int((conf < float(lc.get("threshold", 0.6))).sum())
+    lf = cfg.get("label_free") or {}
+    estimate = estimated_accuracy(proba, calibration, float(lf.get("confidence", 0.95)),
+                                  int(lf.get("resamples", 200)))
+    low_est, high_est = estimate["interval"] or (None, None)
     row: dict[str, Any] = {"period": path.stem, "file": path.as_posix(), "rows": int(len(frame)),
                            "low_confidence_count": low,
                            "low_confidence_share": low / len(frame) if len(frame) else 0.0,
-                           "estimated_accuracy": estimated_accuracy(proba, calibrator),
+                           "estimated_accuracy": estimate["estimate"],
+                           "estimated_accuracy_low": low_est, "estimated_accuracy_high": high_est,
                            "mean_confidence": float(conf.mean())}
     correct = None
     labelled = frame[schema.target].notna().to_numpy() if schema.target in frame.columns else \
@@ -278,6 +336,7 @@ def score_period(path: Path, frame, model, schema, cfg: dict[str, Any], calibrat
         correct = proba[labelled].argmax(axis=1) == y
     if reference is not None:
         from pipeline import drift
+        from pipeline.columns import ParquetColumns
 
         d = drift.data_drift(reference, frame, list(schema.numeric), list(schema.categorical), drift_cfg)
         row["data_drift"] = {k: d.get(k) for k in ("share_drifted", "n_drifted", "recommendation",
@@ -288,10 +347,24 @@ def score_period(path: Path, frame, model, schema, cfg: dict[str, Any], calibrat
         row["drift_share"] = d.get("share_drifted")
         row["drifted_features"] = d.get("n_drifted")
         row["drift_recommendation"] = d.get("recommendation")
-        pred = drift.prediction_drift(model, reference, frame, schema, drift_cfg)
-        row["prediction_drift_detail"] = {k: v for k, v in pred.items() if k != "outputs"}
-        row["prediction_drift"] = _prediction_drift_flag(pred)
+        if isinstance(reference, ParquetColumns):  # streamed: the model needs whole rows
+            row["prediction_drift_detail"] = {"reason": "training window streamed by column "
+                                                        "(drift.in_memory_rows)"}
+            row["prediction_drift"] = None
+        else:
+            pred = drift.prediction_drift(model, reference if held_out is None else held_out, frame,
+                                          schema, drift_cfg)
+            row["prediction_drift_detail"] = {k: v for k, v in pred.items() if k != "outputs"}
+            row["prediction_drift"] = _prediction_drift_flag(pred)
     return row, correct
+
+
+def _estimate_text(p: dict[str, Any]) -> str:
+    """The label-free estimate with its interval, e.g. `0.8512 [0.8301, 0.8723]`."""
+    est, low, high = (p.get(f"estimated_accuracy{k}") for k in ("", "_low", "_high"))
+    if est is None:
+        return "–"
+    return f"{est:.4f}" + ("" if low is None or high is None else f" [{low:.4f}, {high:.4f}]")
 
 
 def _prediction_drift_flag(result: Any) -> Any:
@@ -306,18 +379,22 @@ def _prediction_drift_flag(result: Any) -> Any:
     return None
 
 
-def run(params: dict[str, Any], rev: str = "main", batches: list[str] | None = None,
+def run(params: dict[str, Any], rev: str | None = None, batches: list[str] | None = None,
         now: dt.date | None = None, out_dir: Path = OUT_DIR, prometheus: Path | None = None,
         force_retrain: bool = False) -> dict[str, Any]:
     import pandas as pd
 
-    from pipeline.io import read_csv, write_json, write_text
+    from pipeline.io import read_table, write_json, write_text
+    from pipeline.promote import production_ref
     from pipeline.revision import production
     from pipeline.schema import from_params
 
     cfg = P.section(params, "monitor")
     schema = from_params(params)
     now = now or dt.datetime.now(dt.UTC).date()
+    ref = production_ref(params, rev)
+    source = ref.rev if rev else (ref.note or f"registry stage ({ref.rev})")
+    rev = ref.rev
     prod = production(rev)
     if prod is None:
         raise PipelineError(f"git revision '{rev}': no production model ({CARD} and the model) yet "
@@ -332,27 +409,32 @@ def run(params: dict[str, Any], rev: str = "main", batches: list[str] | None = N
 
     # reference: the training window (drift), and the model's test holdout (calibration, ADWIN)
     drift_cfg = params.get("drift") or {}  # the drift stage's thresholds (its defaults when absent)
-    frames = [_read_verified(f, prod.commit) for f in card["data"]["files"]]
-    reference = pd.concat(frames, ignore_index=True) if frames and all(f is not None for f in frames) \
-        else None  # training files neither in the work tree nor at the model's commit: no drift
-    hold = holdout(card, prod.commit, schema)
-    calibrator, hold_correct = None, None
+    reference = _streamed_reference(card["data"]["files"], drift_cfg)
+    if reference is None:
+        frames = [_read_verified(f, prod.commit) for f in card["data"]["files"]]
+        reference = pd.concat(frames, ignore_index=True) if frames and all(f is not None for f in frames) \
+            else None  # training files neither in the work tree nor at the model's commit: no drift
+    hold, exact = holdout(card, prod.commit, schema)
+    calibration, hold_correct, held_out = None, None, None
     if hold is not None and len(hold):
         from pipeline.evaluate import predict_proba
 
         hp = predict_proba(prod.model, hold, schema)
         hy = schema.class_index(hold[schema.target])
         correct = hp.argmax(axis=1) == hy
-        # the rebuilt holdout must give the card's own test accuracy, or it is not the same rows
-        if baseline.get("accuracy") is None or abs(float(correct.mean()) - baseline["accuracy"]) < 1e-5:
-            calibrator, hold_correct = confidence_calibrator(hy, hp), correct
+        # a rebuilt holdout must give the card's own test accuracy, or it is not the same rows
+        same = baseline.get("accuracy") is None or abs(float(correct.mean()) - baseline["accuracy"]) < 1e-5
+        if exact or same:
+            calibration, hold_correct = (hy, hp), correct
+            held_out = hold if exact else None  # reference predictions for prediction drift
 
     paths = select_batches(params, card, batches)
     periods, correctness, frames_by_period = [], [], {}
     for path in paths:
-        frame = read_csv(path)
+        frame = read_table(path)
         _check_columns(path, frame, schema)
-        row, correct = score_period(path, frame, prod.model, schema, cfg, calibrator, reference, drift_cfg)
+        row, correct = score_period(path, frame, prod.model, schema, cfg, calibration, reference, drift_cfg,
+                                    held_out)
         periods.append(row)
         frames_by_period[row["period"]] = frame
         if correct is not None:
@@ -373,12 +455,15 @@ def run(params: dict[str, Any], rev: str = "main", batches: list[str] | None = N
         # no run-specific commit here: a rerun on the same day leaves the committed files unchanged
         "run": {"date": now.isoformat(), "period": now.strftime("%Y-%m")},
         "model": {"version": version, "tag": current.tag if current else None, "sha256": model_sha,
+                  "source": source,
                   "commit": _git("log", "-1", "--format=%H", prod.commit, "--", CARD) or prod.commit,
                   "family": card["model"].get("family"), "promoted": promoted.isoformat(),
                   "age_days": age_days,
                   "training_window": [Path(f["path"]).stem for f in card["data"]["files"]],
                   "baseline": {k: baseline.get(k) for k in ("accuracy", "f1_weighted", "roc_auc")},
-                  "calibration": "isotonic on the test holdout" if calibrator is not None else
+                  "calibration": (f"isotonic on {len(calibration[0])} held-out rows" + (
+                      " (validation and test splits)" if exact else " (the test holdout)"))
+                  if calibration is not None else
                   "none (holdout unavailable): estimates are the raw mean confidence"},
         "periods": periods,
         "alerts": alerts,
@@ -701,7 +786,7 @@ def issue_markdown(report: dict[str, Any]) -> str:
 
     for p in report["periods"]:
         lines.append(f"| {p['period']} | {p['rows']} | {f(p.get('accuracy'))} | "
-                     f"{f(p.get('estimated_accuracy'))} | {f(p.get('f1_weighted'))} | {f(p.get('ece'))} | "
+                     f"{_estimate_text(p)} | {f(p.get('f1_weighted'))} | {f(p.get('ece'))} | "
                      f"{p['low_confidence_count']} | {f(p.get('drift_share'), '.2f')} |")
     ab = report.get("ab_test")
     if ab and "difference" in ab:
@@ -824,7 +909,7 @@ def cli(args: argparse.Namespace) -> int:
     for p in report["periods"]:
         acc = "unlabelled" if p.get("accuracy") is None else f"accuracy {p['accuracy']:.4f}"
         drift = "" if p.get("drift_share") is None else f", drift share {p['drift_share']:.2f}"
-        print(f"  {p['period']}: {acc} (estimated {p['estimated_accuracy']:.4f}), "
+        print(f"  {p['period']}: {acc} (estimated {_estimate_text(p)}), "
               f"{p['low_confidence_count']} low-confidence{drift}")
     for a in report["alerts"]:
         print(f"  ALERT {a['name']}: {a['message']}")

@@ -10,15 +10,17 @@ from pipeline import params as P
 from pipeline.errors import PipelineError
 
 
-def run(params: dict[str, Any], input_path: Path, output: Path, model_path: Path) -> int:
+def run(params: dict[str, Any], input_path: Path, output: Path, model_path: Path | None = None) -> str:
+    """Score `input_path` into `output`; without `model_path`, the production model (registry stage).
+    Returns what scored it."""
     import pandas as pd
 
     from pipeline.evaluate import predict_proba
-    from pipeline.io import load_model, read_csv, write_frame
+    from pipeline.io import load_model, read_table, write_frame
     from pipeline.schema import from_params
 
     schema = from_params(params)
-    frame = read_csv(input_path)
+    frame = read_table(input_path)
     missing = [c for c in schema.features if c not in frame.columns]
     if missing:
         raise PipelineError(
@@ -26,14 +28,24 @@ def run(params: dict[str, Any], input_path: Path, output: Path, model_path: Path
             f"({len(missing)} missing in all)"
         )
     check_input(params, input_path, frame)
-    model = load_model(model_path)
+    if model_path is None:
+        from pipeline.promote import production_ref
+        from pipeline.revision import production
+
+        ref = production_ref(params)
+        prod = production(ref.rev)
+        if prod is None:
+            raise PipelineError(f"no production model: {ref.note or ref.rev} holds none (run `dvc repro`)")
+        model, used = prod.model, f"{ref.version or ref.rev} ({ref.note or 'registry stage'})"
+    else:
+        model, used = load_model(model_path), str(model_path)
     proba = predict_proba(model, frame, schema)
     out = pd.DataFrame({schema.id: frame[schema.id]}) if schema.id in frame.columns else pd.DataFrame()
     out["prediction"] = [schema.classes[i] for i in proba.argmax(axis=1)]
     for k, cls in enumerate(schema.classes):
         out[f"proba_{cls}"] = proba[:, k].round(6)
     write_frame(output, out)
-    return len(out)
+    return f"{len(out)} rows scored with {used}"
 
 
 def check_input(params: dict[str, Any], path: Path, frame) -> None:
@@ -44,6 +56,7 @@ def check_input(params: dict[str, Any], path: Path, frame) -> None:
 
 
 def cli(args: argparse.Namespace) -> int:
-    n = run(P.load(args.params), Path(args.input), Path(args.output), Path(args.model))
-    print(f"predict: {n} rows scored with {args.model} -> {args.output}")
+    done = run(P.load(args.params), Path(args.input), Path(args.output),
+               Path(args.model) if args.model else None)
+    print(f"predict: {done} -> {args.output}")
     return 0

@@ -32,6 +32,7 @@ from pipeline.errors import PipelineError, UnfetchableError, one_line
 
 CARD = "models/model_card.json"
 KEY_METRICS = ("accuracy", "f1_weighted", "roc_auc")
+RETRAIN_BRANCH = "retrain/"  # branches the scheduled job opens its retraining PRs from
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class Registry:
     artifact: str = "models/model.skops"
     bump: str = "minor"
     first_version: str = "v0.1.0"
+    fallback_rev: str = "main"
+    override_label: str = "promote-anyway"
+    comparison: str = "reports/comparison.json"
 
 
 @dataclass
@@ -66,7 +70,7 @@ class Version:
 class Event:
     """A registration or a stage assignment, in time order."""
 
-    kind: str  # "registered" | "assigned" | "rollback"
+    kind: str  # "registered" | "recorded" (a version the gate kept out of the stage) | "rollback"
     version: str
     tag: str
     date: str
@@ -76,10 +80,35 @@ class Event:
 
 
 @dataclass
+class Assignment:
+    """One `<model>#<stage>#N` tag: a period of production starts here."""
+
+    number: int
+    tag: str
+    date: str
+    version: str
+    fields: dict[str, str]
+
+    @property
+    def reason(self) -> str:
+        return self.fields.get("reason") or ("rollback" if self.fields.get("rollback-from") else "promote")
+
+
+@dataclass
 class History:
     versions: dict[str, Version]
     events: list[Event]
     prod: str | None  # the version the stage points at now
+    assignments: list[Assignment] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ProductionRef:
+    """Where the production model lives: the git revision to read it from, and what that is."""
+
+    rev: str             # a version tag (`credit-risk@v0.3.0`), or the fallback revision
+    version: str | None  # the version in the stage; None before anything is registered
+    note: str | None     # set when the fallback is used: say so
 
 
 def settings(params: dict[str, Any]) -> Registry:
@@ -129,7 +158,8 @@ def promoted_by(commit: str) -> str:
     short = commit[:7]
     pr = re.match(r"Merge pull request #(\d+)", subject) or re.search(r"\(#(\d+)\)\s*$", subject)
     if pr:
-        return f"PR #{pr.group(1)} ({short})"
+        what = "scheduled retraining, PR" if RETRAIN_BRANCH in subject else "PR"
+        return f"{what} #{pr.group(1)} ({short})"
     return f"commit {short}: {subject[:60]}"
 
 
@@ -186,10 +216,13 @@ def history(reg: Registry) -> History:
             assignments.append((int(number), row, fields, version))
     assignments.sort(key=lambda a: a[0])
 
-    events = [Event("registered", v.version, v.tag, v.date, v.fields.get("commit", v.commit),
+    events = [Event("recorded" if v.fields.get("reason") == "keep" else "registered", v.version, v.tag,
+                    v.date, v.fields.get("commit", v.commit),
                     v.fields.get("promoted-by") or promoted_by(v.commit))
               for v in versions.values()]
     prod = None
+    periods = [Assignment(n, row["name"], row["date"], version, fields)
+               for n, row, fields, version in assignments]
     for _, row, fields, version in assignments:
         if fields.get("rollback-from") or row["message"].startswith(f"{reg.model}: rollback"):
             events.append(Event("rollback", version, row["name"], row["date"],
@@ -198,7 +231,26 @@ def history(reg: Registry) -> History:
                                 fields.get("rollback-from")))
         prod = version
     events.sort(key=lambda e: (e.date, e.kind != "registered"))
-    return History(versions=versions, events=events, prod=prod)
+    return History(versions=versions, events=events, prod=prod, assignments=periods)
+
+
+def production_ref(params: dict[str, Any], rev: str | None = None) -> ProductionRef:
+    """The production model's revision, resolved one way for every command.
+
+    `rev` None or the stage name (`prod`) means the registry: the version the latest
+    `<model>#<stage>#N` tag assigns (`gto show credit-risk#prod`). Before anything is registered,
+    the fallback revision (registry.fallback_rev, main) with a note saying so. Any other `rev` is
+    an explicit git revision and is used as given.
+    """
+    reg = settings(params)
+    if rev not in (None, "", reg.stage):
+        return ProductionRef(rev=str(rev), version=None, note=None)
+    hist = history(reg)
+    if hist.prod is None:
+        return ProductionRef(rev=reg.fallback_rev, version=None,
+                             note=f"no version of {reg.model} in stage {reg.stage} yet: using the model "
+                                  f"at {reg.fallback_rev}")
+    return ProductionRef(rev=hist.versions[hist.prod].tag, version=hist.prod, note=None)
 
 
 def match(hist: History, md5: str | None) -> Version | None:
@@ -324,74 +376,196 @@ def metrics_table(rows: list[tuple[str, dict[str, Any] | None]], critical: str |
 # --- commands -------------------------------------------------------------------------------------
 
 
+def reverted_commits(commit: str) -> list[str]:
+    """Commits that `commit` undoes: `This reverts commit X.` in the messages the merge brought in.
+
+    `git revert` writes that line; a merge commit brings the revert commit along, GitHub's squash
+    message concatenates the branch's messages, and a rebase merge makes the revert commit the head.
+    """
+    parents = git("rev-list", "--parents", "-n1", commit).split()[1:]
+    text = git("log", "--format=%B", f"{parents[0]}..{commit}" if parents else commit, check=False)
+    return re.findall(r"This reverts commit ([0-9a-f]{7,40})", text)
+
+
+def _undone(hist: History, commit: str) -> Assignment | None:
+    """The stage assignment made for a merge that `commit` reverts, if any (the latest)."""
+    shas = reverted_commits(commit)
+    for a in reversed(hist.assignments):
+        made_for = a.fields.get("commit", "")
+        if made_for and any(made_for.startswith(s) or s.startswith(made_for) for s in shas):
+            return a
+    return None
+
+
+def verdict(reg: Registry, commit: str, sha: str, hist: History,
+            labels: list[str]) -> tuple[str, list[str]]:
+    """What merging `commit` does with its model: ("promote" | "override" | "keep", the reasons).
+
+    The decision is the one CI committed with dvc.lock (registry.comparison) for these exact bytes.
+    No comparison, or one for other bytes, keeps the stage whatever the labels say; a promotion
+    judged against a champion that is no longer in the stage is stale and keeps it too.
+    """
+    text = show(commit, reg.comparison)
+    if text is None:
+        return "keep", [f"{reg.comparison}: not committed at {commit[:7]}: no comparison for this model"]
+    comp = json.loads(text)
+    models = comp.get("models") or {}
+    judged = (models.get("challenger") or {}).get("model_sha256")
+    if judged != sha:
+        return "keep", [f"{reg.comparison} judged sha256 {str(judged)[:12]}, not this model's "
+                        f"{sha[:12]}: the comparison is not for these bytes"]
+    reasons = list(comp.get("reasons") or [])
+    champion = (models.get("champion") or {}).get("model_sha256")
+    current = hist.versions[hist.prod].sha256 if hist.prod else None
+    if comp.get("decision") in ("promote", "no_champion"):
+        if champion == current:
+            return "promote", reasons
+        reasons = [f"compared with champion sha256 {str(champion)[:12]}, but {reg.stage} is now "
+                   f"{hist.prod} (sha256 {str(current)[:12]}): stale, reproduce the PR again", *reasons]
+    return ("override" if reg.override_label in labels else "keep"), reasons
+
+
+def _assign(reg: Registry, version: str, message: str) -> None:
+    import gto.api
+
+    gto.api.assign(".", reg.model, reg.stage, version=version, message=message, force=True, simple=False)
+
+
+def _rollback(reg: Registry, hist: History, undone: Assignment, commit: str, by: str) -> dict[str, str]:
+    """A revert of a promotion merge: the stage goes back to the version that was there before it."""
+    from pipeline.revision import read_bytes
+
+    target = undone.fields.get("previous")
+    if not target or target not in hist.versions:
+        raise PipelineError(f"{commit[:7]} reverts {undone.fields.get('commit', '?')[:7]}, which put "
+                            f"{undone.version} in {reg.stage} with no earlier version to go back to; "
+                            f"the stage stays on {hist.prod}")
+    version = hist.versions[target]
+    if target == hist.prod:
+        return {"action": "none", "version": target, "tag": version.tag,
+                "text": f"{reg.model} {target} is already in stage {reg.stage}: nothing to roll back"}
+    import hashlib
+
+    data = read_bytes(reg.artifact, version.commit, version.tag)  # fail closed: the bytes must exist
+    digest = hashlib.sha256(data or b"").hexdigest()
+    if data is None or digest != version.sha256:
+        raise PipelineError(f"{reg.artifact}@{version.tag}: sha256 {digest[:12]} is not {target}'s "
+                            f"({str(version.sha256)[:12]}); not rolling back to bytes that differ")
+    _assign(reg, target, f"{reg.model}: rollback to {target} (from {hist.prod})\ncommit: {commit}\n"
+                         f"promoted-by: {by}\nreason: rollback\nversion: {target}\n"
+                         f"previous: {hist.prod}\nrollback-from: {hist.prod}\n"
+                         f"revert-of: {undone.fields.get('commit', '')}")
+    return {"action": "rollback", "version": target, "tag": version.tag,
+            "text": f"{reg.model}: rollback to {target} (from {hist.prod}) by {by}, reverting "
+                    f"{undone.fields.get('promoted-by', undone.tag)}; stage {reg.stage} -> {target} "
+                    f"(model sha256 {digest[:12]} fetched)"}
+
+
 def promote(params: dict[str, Any], rev: str = "HEAD", require_remote: bool = False,
-            notes: str | None = None) -> dict[str, str]:
-    """Register what `rev` (a commit of main) holds: a new version, a rollback, or nothing new."""
+            notes: str | None = None, labels: list[str] | None = None,
+            actor: str | None = None) -> dict[str, str]:
+    """Apply a merge's verdict to the registry: promote, override, keep (data only) or roll back.
+
+    `labels` are the merged PR's labels and `actor` who merged it (the workflow passes both from the
+    event payload); registry.override_label among them overrides a rejection.
+    """
     reg = settings(params)
     commit = git("rev-parse", "--verify", f"{rev}^{{commit}}").strip()
     head = git("rev-parse", "HEAD").strip()
     if commit != head:
         raise PipelineError(f"promote registers the checked-out commit; check out {rev} first")
+    hist = history(reg)
+    by = promoted_by(commit)
+    critical = (params.get("schema") or {}).get("critical_class")
+    undone = _undone(hist, commit)
+    if undone is not None:
+        result = _rollback(reg, hist, undone, commit, by)
+        card = hist.versions[result["version"]].card
+        return _finish(reg, result, card, hist, by, critical, notes, [])
     md5 = lock_md5(show(commit, "dvc.lock"), reg.artifact)
     if md5 is None:
         raise PipelineError(f"dvc.lock at {commit[:7]}: no output '{reg.artifact}' (run `dvc repro` "
                             "and commit dvc.lock)")
     card = card_at(commit)
     where = verify_model(reg, card, md5, require_remote)
-    hist = history(reg)
-    found = match(hist, md5)
-    by = promoted_by(commit)
     sha = card["model"]["sha256"]
-    critical = (params.get("schema") or {}).get("critical_class")
-    fields = f"commit: {commit}\npromoted-by: {by}\nmodel-md5: {md5}\nmodel-sha256: {sha}"
+    action, reasons = verdict(reg, commit, sha, hist, list(labels or []))
+    found = match(hist, md5)
+    fields = (f"commit: {commit}\npromoted-by: {by}\nmodel-md5: {md5}\nmodel-sha256: {sha}\n"
+              f"reason: {action}\nprevious: {hist.prod or ''}")
+    if action == "override":
+        fields += (f"\noverride-label: {reg.override_label}\noverride-by: {actor or 'unknown'}\n"
+                   f"gate-reasons: {'; '.join(reasons)}")
+    import gto.api
 
     if found is not None and found.version == hist.prod:
-        result = {"action": "none", "version": found.version, "tag": found.tag}
-        text = (f"{reg.model} {found.version} is already in stage {reg.stage} "
-                f"(model sha256 {sha[:12]}): nothing to register")
-    elif found is not None:
-        import gto.api
-
-        message = (f"{reg.model}: rollback to {found.version} (from {hist.prod})\n{fields}\n"
-                   f"version: {found.version}\nrollback-from: {hist.prod}")
-        gto.api.assign(".", reg.model, reg.stage, version=found.version, message=message,
-                       force=True, simple=False)
-        result = {"action": "rollback", "version": found.version, "tag": found.tag}
-        text = (f"{reg.model}: rollback to {found.version} (from {hist.prod}) by {by}; "
-                f"stage {reg.stage} -> {found.version} (model sha256 {sha[:12]}, from the {where})")
+        result = {"action": "none", "version": found.version, "tag": found.tag,
+                  "text": f"{reg.model} {found.version} is already in stage {reg.stage} "
+                          f"(model sha256 {sha[:12]}): nothing to register"}
+    elif action == "keep":
+        if found is None:
+            version = next_version(reg, hist)
+            gto.api.register(".", reg.model, commit, version=version,
+                             message=f"{reg.model} {version}: recorded, not promoted (sha256 {sha[:12]})\n"
+                                     f"{fields}\ngate-reasons: {'; '.join(reasons)}")
+            result = {"action": "recorded", "version": version, "tag": f"{reg.model}@{version}"}
+        else:
+            result = {"action": "kept", "version": found.version, "tag": found.tag}
+        keeps = f"keeps {hist.prod} in {reg.stage}" if hist.prod else f"leaves {reg.stage} empty"
+        result["text"] = (f"{reg.model}: {by} lands its data and {keeps}; model sha256 {sha[:12]} is "
+                          f"{result['version']}, not promoted: {reasons[0] if reasons else 'rejected'}")
     else:
-        import gto.api
+        version = found.version if found else next_version(reg, hist)
+        if found is None:
+            gto.api.register(".", reg.model, commit, version=version,
+                             message=f"{reg.model} {version}: new model (sha256 {sha[:12]})\n{fields}")
+        how = "override of the gate by " + (actor or "unknown") if action == "override" else "promote"
+        _assign(reg, version, f"{reg.model}: assign {reg.stage} to {version} ({how})\n{fields}\n"
+                              f"version: {version}")
+        result = {"action": "registered" if found is None else "promoted", "version": version,
+                  "tag": f"{reg.model}@{version}",
+                  "text": f"{reg.model}: {'registered ' if found is None else ''}{version} (model sha256 "
+                          f"{sha[:12]}, from the {where}) by {by}; stage {reg.stage} -> {version}"
+                          + (f" (override by {actor or 'unknown'}, label {reg.override_label})"
+                             if action == "override" else "")}
+    result["decision"] = action
+    return _finish(reg, result, card, hist, by, critical, notes, reasons)
 
-        version = next_version(reg, hist)
-        message = f"{reg.model} {version}: new model (sha256 {sha[:12]})\n{fields}"
-        gto.api.register(".", reg.model, commit, version=version, message=message)
-        gto.api.assign(".", reg.model, reg.stage, version=version,
-                       message=f"{reg.model}: assign {reg.stage} to {version}\n{fields}\n"
-                               f"version: {version}", simple=False)
-        result = {"action": "registered", "version": version, "tag": f"{reg.model}@{version}"}
-        text = (f"{reg.model}: registered {version} (model sha256 {sha[:12]}, from the {where}) "
-                f"by {by}; stage {reg.stage} -> {version}")
-    print(text)
-    body = release_notes(reg, result, card, hist, by, critical)
+
+def _finish(reg: Registry, result: dict[str, str], card: dict[str, Any] | None, hist: History, by: str,
+            critical: str | None, notes: str | None, reasons: list[str]) -> dict[str, str]:
+    """Print the one-line outcome, write the release notes, report to the workflow."""
+    print(result.pop("text"))
+    body = release_notes(reg, result, card, hist, by, critical, reasons)
     if notes:
         from pipeline.io import write_text
 
         write_text(notes, body)
         result["notes"] = notes
     result["title"] = f"{reg.model} {result['version']}"
+    result["prod"] = history(reg).prod or ""
     github_output(result)
     step_summary(body)
     return result
 
 
 def release_notes(reg: Registry, result: dict[str, str], card: dict[str, Any] | None, hist: History,
-                  by: str, critical: str | None) -> str:
+                  by: str, critical: str | None, reasons: list[str] | None = None) -> str:
     """Markdown for the GitHub release (or the job summary): what happened, key metrics, the card."""
     version = result["version"]
+    override = result.get("decision") == "override"
     heading = {"registered": f"{reg.model} {version}: new production model",
+               "promoted": f"{reg.model} {version}: back in production",
                "rollback": f"{reg.model}: rollback to {version} (from {hist.prod})",
+               "recorded": f"{reg.model} {version}: recorded, not promoted ({hist.prod} stays)",
+               "kept": f"{reg.model}: data accepted, {hist.prod} stays in production",
                "none": f"{reg.model} {version}: unchanged"}[result["action"]]
-    lines = [f"# {heading}", "", f"Promoted by {by}; stage `{reg.stage}`.", ""]
+    lines = [f"# {heading}", "", f"Merged by {by}; stage `{reg.stage}`.", ""]
+    if override:
+        lines += [f"**Override**: the gate rejected this model; the label `{reg.override_label}` "
+                  "promoted it anyway.", ""]
+    if reasons and result["action"] != "rollback":
+        lines += ["Gate:", "", *(f"- {r}" for r in reasons), ""]
     lines += metrics_table([(version, card)], critical)
     lines += ["", f"Model sha256 `{(card or {}).get('model', {}).get('sha256', '?')}`.", "",
               "Fetch it: `dvc artifacts get . " + f"{reg.model} --stage {reg.stage} -o model.skops` "
@@ -403,17 +577,27 @@ def release_notes(reg: Registry, result: dict[str, str], card: dict[str, Any] | 
 
 
 def rollback_check(params: dict[str, Any], report: str | None) -> dict[str, str]:
-    """On a PR: is the model in the work tree's dvc.lock an earlier registered version?"""
+    """On a PR: does it revert a promotion merge, restoring the model of the version before it?
+
+    Then merging puts the stage back on that version (see `promote`), and its exact bytes need no
+    retraining. Any other PR, a revert of a merge that promoted nothing included, is reproduced.
+    """
     from pipeline.io import sha256, write_text
 
     reg = settings(params)
     lock = Path("dvc.lock")
     md5 = lock_md5(lock.read_text(encoding="utf-8") if lock.exists() else None, reg.artifact)
     hist = history(reg)
-    found = match(hist, md5)
-    if found is None or found.version == hist.prod:
-        why = ("no registered version holds this model" if found is None else
-               f"the model is {found.version}, already in stage {reg.stage}")
+    undone = _undone(hist, git("rev-parse", "HEAD").strip())
+    previous = undone.fields.get("previous") if undone else None
+    found = hist.versions.get(previous) if previous else None
+    if found is None or found.md5 != md5 or found.version == hist.prod:
+        why = ("it reverts no promotion merge" if undone is None else
+               f"it reverts the first promotion ({undone.version}): no earlier version" if found is None
+               else f"the model is {found.version}, already in stage {reg.stage}"
+               if found.version == hist.prod else
+               f"it reverts {undone.version}'s promotion (merging puts {reg.stage} back on "
+               f"{found.version}), but dvc.lock pins another model than {found.version}'s")
         print(f"rollback-check: not a rollback ({why}): reproduce the pipeline")
         result = {"rollback": "false", "version": found.version if found else ""}
         github_output(result)
@@ -455,7 +639,8 @@ def version_rows(params: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for event in hist.events:
         v = hist.versions[event.version]
-        note = {"registered": "", "rollback": f"rollback to {event.version} (from {event.from_version})"}
+        note = {"recorded": "recorded, not promoted",
+                "rollback": f"rollback to {event.version} (from {event.from_version})"}
         rows.append({"version": event.version, "event": event.kind, "date": event.date,
                      "model_sha256": v.sha256, "model_md5": v.md5,
                      "metrics": _metrics(v.card, critical), "training_rows": _rows(v.card),
@@ -466,6 +651,24 @@ def version_rows(params: dict[str, Any]) -> list[dict[str, Any]]:
         if row["version"] == hist.prod:
             row["current"] = True
             break
+    return rows
+
+
+def timeline_rows(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The production timeline: one row per period of the stage, who or what started it, oldest first."""
+    reg = settings(params)
+    hist = history(reg)
+    rows = []
+    for i, a in enumerate(hist.assignments):
+        end = hist.assignments[i + 1].date if i + 1 < len(hist.assignments) else None
+        f = a.fields
+        how = {"rollback": f"rollback {f.get('rollback-from') or f.get('previous') or '?'} → {a.version} "
+                           f"(revert by {f.get('promoted-by', '?')})",
+               "override": f"override by {f.get('override-by', '?')} (label {f.get('override-label')}), "
+                           f"{f.get('promoted-by', '?')}"}.get(a.reason, f.get("promoted-by") or a.tag)
+        rows.append({"from": a.date, "to": end, "version": a.version, "reason": a.reason, "by": how,
+                     "previous": f.get("previous") or None, "tag": a.tag,
+                     "gate_reasons": f.get("gate-reasons")})
     return rows
 
 
@@ -492,15 +695,51 @@ def lineage_rows(params: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def event_labels(path: str | None) -> tuple[list[str], str | None]:
+    """Labels and merger of the merged pull request: from a `pull_request` event payload
+    ($GITHUB_EVENT_PATH: `pull_request.labels[].name`, `pull_request.merged_by.login`), or from
+    `gh pr list --json labels,mergedBy` (a list; its first entry), which a `push` run uses because a
+    push event's payload names no pull request.
+    """
+    if not path:
+        return [], None
+    try:
+        event = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise PipelineError(f"{path}: GitHub event payload unreadable ({one_line(exc)})") from None
+    if isinstance(event, list):  # gh pr list --json number,labels,mergedBy
+        pr = event[0] if event else {}
+        return [str(label.get("name")) for label in pr.get("labels") or []], (
+            pr.get("mergedBy") or {}).get("login")
+    pr = event.get("pull_request") or {}
+    labels = [str(label.get("name")) for label in pr.get("labels") or []]
+    return labels, (pr.get("merged_by") or {}).get("login") or (event.get("sender") or {}).get("login")
+
+
 def cli(args: argparse.Namespace) -> int:
-    promote(P.load(args.params), require_remote=args.require_remote, notes=args.notes)
+    labels, actor = event_labels(args.event)
+    promote(P.load(args.params), require_remote=args.require_remote, notes=args.notes,
+            labels=labels + list(args.label or []), actor=args.actor or actor)
     return 0
+
+
+def print_timeline(reg: Registry, timeline: list[dict[str, Any]]) -> None:
+    if not timeline:
+        print(f"\n{reg.model}: nothing has been in stage {reg.stage} yet")
+        return
+    print(f"\nproduction timeline ({reg.model}#{reg.stage}):")
+    for t in timeline:
+        print(f"  {t['from'][:19]} → {(t['to'] or 'now')[:19]:<19}  {t['version']:<8}  {t['by']}")
 
 
 def versions_cli(args: argparse.Namespace) -> int:
     params = P.load(args.params)
-    rows = version_rows(params)
     reg = settings(params)
+    if args.timeline:
+        timeline = timeline_rows(params)
+        print(json.dumps(timeline, indent=2)) if args.json else print_timeline(reg, timeline)
+        return 0
+    rows = version_rows(params)
     if not rows:
         rows = lineage_rows(params)
         if rows and not args.json:
@@ -525,6 +764,7 @@ def versions_cli(args: argparse.Namespace) -> int:
     widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
     for row in table:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    print_timeline(reg, timeline_rows(params))
     return 0
 
 
@@ -533,8 +773,9 @@ def rollback_check_cli(args: argparse.Namespace) -> int:
     return 0
 
 
-def commit_back(branch: str | None, remote: str, message: str) -> bool:
-    """Commit dvc.lock and the git-tracked pipeline outputs; push them to the PR branch."""
+def commit_back(branch: str | None, remote: str, message: str, extra: tuple[str, ...] = ()) -> bool:
+    """Commit dvc.lock, the git-tracked pipeline outputs and `extra` (the comparison: the verdict
+    travels with the exact model it judged); push them to the PR branch."""
     from dvc.repo import Repo
 
     with Repo(".") as repo:
@@ -544,7 +785,7 @@ def commit_back(branch: str | None, remote: str, message: str) -> bool:
         # models/candidates hashes them too, so a clone without them would re-run the stage
         ignores = {os.path.relpath(Path(out.fs_path).parent / ".gitignore", repo.root_dir)
                    for out in outs if out.use_cache}
-    paths = ["dvc.lock", *sorted(p for p in tracked | ignores if Path(p).exists())]
+    paths = ["dvc.lock", *sorted(p for p in tracked | ignores | set(extra) if Path(p).exists())]
     git("add", "--", *paths)
     if subprocess.run(["git", "diff", "--cached", "--quiet"]).returncode == 0:
         print("commit-back: dvc.lock and the tracked outputs are already committed")
@@ -562,5 +803,5 @@ def commit_back(branch: str | None, remote: str, message: str) -> bool:
 
 
 def commit_back_cli(args: argparse.Namespace) -> int:
-    commit_back(args.branch, args.remote, args.message)
+    commit_back(args.branch, args.remote, args.message, (settings(P.load(args.params)).comparison,))
     return 0

@@ -31,7 +31,7 @@ DRIFT_IMAGES = ("reports/figures/drift.png", "reports/drift/drift.png", "reports
 TOP_DRIFTED = 10
 ROW_CAP = 150  # rows of any one folded table
 HEADLINE = ("accuracy", "balanced_accuracy", "f1_weighted", "f1_macro", "precision_weighted",
-            "recall_weighted", "roc_auc", "log_loss", "brier")
+            "recall_weighted", "roc_auc", "gini", "ks", "log_loss", "brier")
 
 
 @dataclass
@@ -98,8 +98,9 @@ def _image(alt: str, path: str | Path, out: Path) -> str | None:
 # --- verdict and comparison ----------------------------------------------------------------------
 
 
-def verdict(comparison: dict | None, validation: dict | None, stale: bool) -> str:
-    """The first line: what a reviewer should do."""
+def verdict(comparison: dict | None, validation: dict | None, stale: bool,
+            override_label: str) -> str:
+    """The first line: what merging will do (promote, or land the data and keep the champion)."""
     if comparison is None:
         failing = _failing_batches(validation) if isinstance(validation, dict) else []
         if failing:
@@ -117,17 +118,23 @@ def verdict(comparison: dict | None, validation: dict | None, stale: bool) -> st
         return "## ⚠️ Stale comparison: `models/model.skops` changed after `compare` ran (run it again)"
     if decision == "promote":
         low, high = (comparison.get("confidence_interval") or [None, None])[:2]
-        conf = (comparison.get("gate") or {}).get("confidence", 0.95)
-        return (f"## ✅ Promote: the challenger ({cand.get('family')}) beats the champion "
-                f"{champ.get('version')} on {metric}: {num(m.get('challenger'))} vs "
-                f"{num(m.get('champion'))} ({num(m.get('delta'), sign=True)}, {conf:.0%} CI "
-                f"{num(low, sign=True)} to {num(high, sign=True)})")
+        gate = comparison.get("gate") or {}
+        claim = {"non_inferiority": f"is not worse than the champion {champ.get('version')} by more "
+                                    f"than {num(gate.get('margin'))}",
+                 "superiority": f"beats the champion {champ.get('version')}"}.get(
+                     gate.get("mode"), f"beats the champion {champ.get('version')}")
+        return (f"## ✅ Merging promotes the challenger ({cand.get('family')}): it {claim} on {metric}: "
+                f"{num(m.get('challenger'))} vs {num(m.get('champion'))} ({num(m.get('delta'), sign=True)}, "
+                f"{interval_level(comparison):.0%} CI {num(low, sign=True)} to {num(high, sign=True)})")
     if decision == "no_champion":
         rows = (comparison.get("test_set") or {}).get("rows")
-        return (f"## 🆕 First model: {cand.get('family')}, {metric} {num(m.get('challenger'))} on "
+        return (f"## 🆕 Merging puts the first model in production: {cand.get('family')}, {metric} "
+                f"{num(m.get('challenger'))} on "
                 f"{num(rows)} held-out rows, passes every floor (no production model at "
                 f"`{(comparison.get('base') or {}).get('rev')}` yet)")
-    return f"## ❌ Reject: {reasons[0]}"
+    keeps = f"keeps {champ.get('version')} in production" if champ else "leaves production empty"
+    return (f"## ❌ Merging accepts the data and {keeps}: {reasons[0]} (the label `{override_label}` "
+            "promotes it anyway)")
 
 
 def context_line(c: dict) -> str:
@@ -141,9 +148,17 @@ def context_line(c: dict) -> str:
     else:
         parts.append(f"**Champion** none at `{base.get('rev')}`")
     parts.append(f"**Challenger** `{cand.get('version')}` ({cand.get('family')})")
-    parts.append(f"**Test set** {num(test.get('rows'))} rows held out of batch "
+    parts.append(f"**Evaluated on** {num(test.get('rows'))} rows held out of batch "
                  f"`{test.get('holdout_of')}`, seen by neither model")
+    left_out = ((c.get("evaluation") or {}).get("excluded")) or []
+    if left_out:
+        parts.append("left out: " + "; ".join(f"{num(e.get('rows'))} {e.get('reason')}" for e in left_out))
     return " · ".join(parts)
+
+
+def interval_level(c: dict) -> float:
+    """The two-sided level of the reported interval (its lower end is the gate's one-sided bound)."""
+    return (c.get("bootstrap") or {}).get("confidence") or (c.get("gate") or {}).get("confidence", 0.95)
 
 
 def gate_section(c: dict) -> Section:
@@ -168,12 +183,41 @@ def _p(value: Any) -> str:
     return "—" if value is None else (f"{value:.3g}" if value >= 1e-4 else "< 0.0001")
 
 
+def flips_section(c: dict) -> Section | None:
+    """Decision impact: how many applicants the challenger would classify differently, and where."""
+    flips = c.get("flips")
+    if not isinstance(flips, dict) or not flips.get("rows"):
+        return None
+    ev = c.get("evaluation") or {}
+    lines = ["### Decision impact", "",
+             f"On the {num(flips['rows'])} evaluation rows, {num(flips['changed'])} applicants "
+             f"({flips['changed_share']:.1%}) change class from the champion's decision to the challenger's"
+             + (":" if flips.get("moves") else ".")]
+    lines += [f"- {m['share']:.1%} ({num(m['rows'])}) move from {cell(m['from'])} to {cell(m['to'])}"
+              for m in (flips.get("moves") or [])[:12]]
+    table_ = flips.get("table") or {}
+    if table_:
+        classes = list(table_)
+        rows = [[f"**{cell(a)}**", *(num(table_[a].get(b)) for b in classes)] for a in classes]
+        lines += ["", details("Champion (rows) → challenger (columns), applicants",
+                              table(["champion \\ challenger", *map(cell, classes)], rows,
+                                    "l" + "r" * len(classes)))]
+    if ev:
+        batches = ", ".join(f"`{b}` {num(n)}" for b, n in (ev.get("batches") or {}).items())
+        left = "; ".join(f"{num(e.get('rows'))} {e.get('reason')}" for e in ev.get("excluded") or [])
+        lines += ["", f"Evaluation set: {num(ev.get('rows'))} of {num(ev.get('test_rows'))} test rows "
+                  f"(by batch: {batches})" + (f"; left out: {left}" if left else
+                                               "; none left out: neither model learned from any of them")
+                  + "."]
+    return Section("\n".join(lines))
+
+
 def metrics_section(c: dict, critical: str | None) -> Section:
     metrics = c.get("metrics") or {}
     primary = c.get("primary_metric")
     gate = c.get("gate") or {}
     has_champ = (c.get("models") or {}).get("champion") is not None
-    conf = gate.get("confidence", 0.95)
+    conf = interval_level(c)
     low, high = (c.get("confidence_interval") or [None, None])[:2]
     names = [n for n in HEADLINE if n in metrics]
     extra = [f"{s}_{critical}" for s in ("recall", "precision", "f1")] if critical else []
@@ -534,9 +578,9 @@ def _rows(path: Path, manifest: dict) -> int | None:
     if path.name in known:
         return known[path.name]
     try:
-        from pipeline.io import read_csv
+        from pipeline.io import read_table
 
-        return len(read_csv(path))
+        return len(read_table(path))
     except PipelineError:
         return None
 
@@ -609,6 +653,7 @@ def build(params: dict[str, Any], params_path: str, out: Path, base: str | None 
           notes: list[str] | None = None) -> str:
     from pipeline.compare import COMPARISON
     from pipeline.io import sha256
+    from pipeline.promote import settings
     from pipeline.revision import resolve
     from pipeline.train import PRODUCTION_MODEL
 
@@ -617,21 +662,24 @@ def build(params: dict[str, Any], params_path: str, out: Path, base: str | None 
         raise PipelineError(f"{COMPARISON}: not valid JSON (run `python -m pipeline compare` again)")
     validation, verr = _load(VALIDATION)
     drift, derr = _load(DRIFT)
-    base = base or ((comparison or {}).get("base") or {}).get("rev") or "main"
+    registry = settings(params)
+    base = base or ((comparison or {}).get("base") or {}).get("rev") or registry.fallback_rev
     commit = resolve(base)
     cand = ((comparison or {}).get("models") or {}).get("challenger") or {}
     stale = bool(comparison and PRODUCTION_MODEL.exists() and cand.get("model_sha256")
                  and cand["model_sha256"] != sha256(PRODUCTION_MODEL))
     critical = (params.get("schema") or {}).get("critical_class")
 
-    first = [verdict(comparison, validation if isinstance(validation, dict) else None, stale)]
+    first = [verdict(comparison, validation if isinstance(validation, dict) else None, stale,
+                     registry.override_label)]
     first += [f"> {cell(n, 500)}" for n in notes or []]
     sections = [Section("\n".join(first))]
     if comparison:
         sections.append(Section(context_line(comparison)))
         sections.append(gate_section(comparison))
         sections.append(metrics_section(comparison, critical))
-        sections += [s for s in (figures_section(comparison, out), cv_section(comparison)) if s]
+        sections += [s for s in (flips_section(comparison), figures_section(comparison, out),
+                                 cv_section(comparison)) if s]
     sections += [s for s in (validation_section(validation, verr), drift_section(drift, derr, out)) if s]
     sections.append(data_section(params, base, commit))
     sections.append(params_section(params_path, base, commit))

@@ -82,9 +82,9 @@ def infer(
     """Infer a schema block from data: numbers are numeric unless they are few distinct integers."""
     import pandas as pd
 
-    from pipeline.io import read_csv
+    from pipeline.io import read_table
 
-    frame = pd.concat([read_csv(f) for f in files], ignore_index=True)
+    frame = pd.concat([read_table(f) for f in files], ignore_index=True)
     if target not in frame.columns:
         raise PipelineError(f"{files[0]}: column '{target}': target column not found")
     for name, col in (("--id", id_col), ("--time", time_col)):
@@ -116,7 +116,24 @@ def infer(
         "numeric": numeric,
         "categorical": categorical,
         "open_categories": [],
+        "class_counts": {str(k): int(v) for k, v in counts.items()},
     }
+
+
+# a binary target whose smaller class is below this share is judged by ranking, not accuracy
+IMBALANCED_SHARE = 0.2
+
+
+def primary_metric(counts: dict[str, int]) -> tuple[str, str]:
+    """The metric a target should be judged by, and why (printed by `schema`, written to params)."""
+    total = sum(counts.values())
+    share = min(counts.values()) / total if total else 0.0
+    if len(counts) == 2 and share < IMBALANCED_SHARE:
+        return "roc_auc", (f"binary target with {share:.1%} in its smaller class: predicting the majority "
+                           f"for everyone already scores {1 - share:.1%} accuracy, so models are judged by "
+                           "ranking (ROC-AUC; Gini and KS in the report)")
+    return "accuracy", (f"{len(counts)} classes, the smallest {share:.1%} of rows: accuracy is meaningful "
+                        "(the gate and report also show balanced accuracy, F1 and ROC-AUC)")
 
 
 def _natural_key(label: str) -> tuple:
@@ -130,15 +147,20 @@ def cli(args) -> int:
     from pipeline import params as P
     from pipeline.io import batch_files, write_text
 
-    files = batch_files(args.data)
+    files = batch_files(args.data, "*")  # CSV and Parquet alike
     block = infer(files, args.target, args.id, args.time, args.max_categories)
+    metric, reason = primary_metric(block.pop("class_counts"))
     path = Path(args.params)
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     text = P.replace_block(text, "schema", block)
     data = P.load(path) if path.exists() else {}
     data_block = dict(data.get("data") or {})
     data_block["batches_dir"] = Path(args.data).as_posix()
-    write_text(path, P.replace_block(text, "data", data_block))
+    suffixes = {f.suffix.lower() for f in files}
+    data_block["pattern"] = f"*{suffixes.pop()}" if len(suffixes) == 1 else "*"
+    text = P.replace_block(text, "data", data_block)
+    write_text(path, P.replace_block(text, "train", {**(data.get("train") or {}), "primary_metric": metric}))
     print(f"schema: {len(block['numeric'])} numeric, {len(block['categorical'])} categorical, "
           f"classes {block['classes']} -> {path}")
+    print(f"schema: primary metric {metric}: {reason}")
     return 0

@@ -27,6 +27,8 @@ import numpy as np
 KS_EXACT_MAX_N = 10_000
 # scipy.stats.mannwhitneyu uses its exact p-value when either sample has at most this many rows.
 MWU_EXACT_MAX_N = 8
+# Rows of the first sample per merge block: bounds the merge's temporaries on streamed columns.
+MERGE_BLOCK = 1 << 22
 # Share floor for empty bins in PSI (log of zero otherwise); the usual convention.
 PSI_EPS = 1e-4
 MISSING = "(missing)"
@@ -55,37 +57,20 @@ def merge_sorted(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return both[order], order < xs.size
 
 
-def numeric(xs: np.ndarray, ys: np.ndarray, bins: int = 10) -> dict[str, Any]:
-    """Every numeric statistic for two sorted, NaN-free samples (see the module docstring)."""
+def numeric(xs: np.ndarray, ys: np.ndarray, bins: int = 10, block: int = MERGE_BLOCK) -> dict[str, Any]:
+    """Every numeric statistic for two sorted, NaN-free samples (see the module docstring).
+
+    The merge runs over value ranges of about `block` rows of `xs` (ties never split), so its
+    temporaries stay bounded however long the columns are (pipeline.columns streams such columns).
+    """
     from scipy import special
 
     n1, n2 = int(xs.size), int(ys.size)
     if n1 == 0 or n2 == 0:
         raise ValueError("both samples need at least one value")
-    z, from_x = merge_sorted(xs, ys)
     n = n1 + n2
-    steps = z[1:] != z[:-1]
-    if steps.all():  # no value repeats (continuous data): every position ends its own run
-        values, c_all = z, np.arange(1, n + 1)
-        c1 = np.cumsum(from_x, dtype=np.int64)
-        two_r1 = 2 * int(np.flatnonzero(from_x).sum()) + 2 * n1   # ranks are positions + 1
-        tied = np.empty(0)
-    else:
-        ends = np.append(np.flatnonzero(steps), n - 1)  # last position of each run of equal values
-        values = z[ends]
-        c_all = ends + 1                                 # rows <= value, both samples
-        c1 = np.cumsum(from_x, dtype=np.int64)[ends]     # rows <= value, first sample
-        t = _diff0(c_all)                                # tie-group sizes
-        a = _diff0(c1)                                   # first-sample rows in each group
-        two_r1 = int(np.dot(a, 2 * c_all - t + 1))       # Σ a·(2·start + t + 1), start = c_all − t
-        tied = t[t > 1].astype(np.float64)
-    del z, from_x, steps
-
-    # Kolmogorov–Smirnov, with scipy's float operations at every distinct value
-    cdd = c1 / n1
-    cdd -= (c_all - c1) / n2
-    max_s = float(cdd.max())
-    min_s = float(np.clip(-cdd.min(), 0, 1))
+    max_s, min_s, two_r1, tie_term, n_tied, wasserstein, distinct = _merge_pass(xs, ys, block)
+    min_s = float(np.clip(min_s, 0, 1))
     d = min_s if min_s > max_s else max_s
     if max(n1, n2) <= KS_EXACT_MAX_N:
         from scipy import stats  # exact method: cheap at this size, identical by construction
@@ -99,26 +84,20 @@ def numeric(xs: np.ndarray, ys: np.ndarray, bins: int = 10) -> dict[str, Any]:
     # Mann–Whitney U from the exact integer rank sum (ties get average ranks)
     u1 = (two_r1 - n1 * (n1 + 1)) / 2
     u = max(u1, n1 * n2 - u1)
-    if min(n1, n2) <= MWU_EXACT_MAX_N and tied.size == 0:
+    if min(n1, n2) <= MWU_EXACT_MAX_N and n_tied == 0:
         from scipy import stats
 
         mw_p = float(stats.mannwhitneyu(xs, ys).pvalue)
     else:
-        tie_term = float(np.sum(tied**3 - tied))
-        s = math.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # One tie group holding every row makes the bracket 0 in exact arithmetic; in floats it can
+        # come out a hair below (170,490 rows per side: -1e-9), where scipy returns NaN. Ranks that
+        # are all tied carry no evidence of a difference: p = 1.
+        s = math.sqrt(max(0.0, n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1)))))
+        if s == 0.0:
+            mw_p = 1.0
+        else:
             zscore = np.float64(u - n1 * n2 / 2 - 0.5) / np.float64(s)
-        mw_p = float(np.clip(2 * special.ndtr(-zscore), 0, 1))
-
-    # 1-Wasserstein: |F1 - F2| is constant between consecutive distinct values
-    np.abs(cdd, out=cdd)
-    if values.size > 1:  # no BLAS dot: its threads spin on a busy two-core machine
-        gaps = values[1:] - values[:-1]
-        wasserstein = float(np.multiply(gaps, cdd[:-1], out=gaps).sum())
-    else:
-        wasserstein = 0.0
-    distinct = int(values.size)
-    del cdd, c1, c_all, values
+            mw_p = float(np.clip(2 * special.ndtr(-zscore), 0, 1))
 
     ref_mean, cur_mean = float(xs.mean()), float(ys.mean())
     ref_std, cur_std = _std(xs, ref_mean), _std(ys, cur_mean)
@@ -257,6 +236,73 @@ def jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
     return float(np.sqrt((np.sum(rel_entr(p, m)) + np.sum(rel_entr(q, m))) / 2.0))
 
 
+def _merge_pass(xs: np.ndarray, ys: np.ndarray, block: int) -> tuple:
+    """One pass over the merged order, block by block of values: the KS extremes of F1 − F2, twice
+    the first sample's rank sum, the tie term Σ(t³ − t) and tie-group count, ∫|F1 − F2|, distinct values."""
+    n1, n2 = xs.size, ys.size
+    max_s, min_s, two_r1, tie_term, n_tied, wasserstein, distinct = -np.inf, np.inf, 0, 0.0, 0, 0.0, 0
+    prev_value, prev_gap_weight = None, 0.0
+    a1 = a2 = 0
+    while a1 < n1 or a2 < n2:
+        if a1 + block < n1:  # the block ends after a value of xs, with all its ties on both sides
+            b1 = int(np.searchsorted(xs, xs[a1 + block - 1], side="right"))
+            b2 = int(np.searchsorted(ys, xs[b1 - 1], side="right"))
+        else:
+            b1, b2 = n1, n2
+        part = _merge_block(xs[a1:b1], ys[a2:b2], a1, a2, n1, n2)
+        max_s, min_s = max(max_s, part["max"]), min(min_s, part["min"])
+        two_r1 += part["two_r1"]
+        tie_term += part["tie_term"]
+        n_tied += part["n_tied"]
+        if prev_value is not None:  # |F1 − F2| is constant from the last value of a block to the next
+            wasserstein += (part["first"] - prev_value) * prev_gap_weight
+        wasserstein += part["wasserstein"]
+        distinct += part["distinct"]
+        prev_value, prev_gap_weight = part["last"], part["last_weight"]
+        a1, a2 = b1, b2
+    return max_s, -min_s, two_r1, tie_term, n_tied, wasserstein, distinct
+
+
+def _merge_block(xs: np.ndarray, ys: np.ndarray, off1: int, off2: int, n1: int, n2: int) -> dict[str, Any]:
+    """The merged pass over one value range; `off1`/`off2` rows of each sample lie below it."""
+    m = xs.size + ys.size
+    z, from_x = merge_sorted(xs, ys)
+    steps = z[1:] != z[:-1]
+    if steps.all():  # no value repeats (continuous data): every position ends its own run
+        values, c_all = z, np.arange(off1 + off2 + 1, off1 + off2 + m + 1)
+        c1 = np.cumsum(from_x, dtype=np.int64)
+        c1 += off1
+        two_r1 = 2 * int(np.flatnonzero(from_x).sum()) + 2 * xs.size * (off1 + off2 + 1)
+        tied = np.empty(0)
+    else:
+        ends = np.append(np.flatnonzero(steps), m - 1)  # last position of each run of equal values
+        values = z[ends]
+        c_all = ends + 1 + (off1 + off2)                 # rows <= value, both samples
+        c1 = np.cumsum(from_x, dtype=np.int64)[ends]     # rows <= value, first sample
+        c1 += off1
+        t = _diff0(c_all - (off1 + off2))                # tie-group sizes
+        a = _diff0(c1 - off1)                            # first-sample rows in each group
+        two_r1 = int(np.dot(a, 2 * c_all - t + 1))       # Σ a·(2·start + t + 1), start = c_all − t
+        tied = t[t > 1].astype(np.float64)
+    del z, from_x, steps
+
+    # Kolmogorov–Smirnov, with scipy's float operations at every distinct value
+    cdd = c1 / n1
+    cdd -= (c_all - c1) / n2
+    out = {"max": float(cdd.max()), "min": float(cdd.min()), "two_r1": two_r1,
+           "tie_term": float(np.sum(tied**3 - tied)), "n_tied": int(tied.size),
+           "distinct": int(values.size), "first": float(values[0]), "last": float(values[-1])}
+    # 1-Wasserstein: |F1 - F2| is constant between consecutive distinct values
+    np.abs(cdd, out=cdd)
+    out["last_weight"] = float(cdd[-1])
+    if values.size > 1:  # no BLAS dot: its threads spin on a busy two-core machine
+        gaps = values[1:] - values[:-1]
+        out["wasserstein"] = float(np.multiply(gaps, cdd[:-1], out=gaps).sum())
+    else:
+        out["wasserstein"] = 0.0
+    return out
+
+
 def _diff0(a: np.ndarray) -> np.ndarray:
     """np.diff with a leading 0 prepended, without the concatenation copy."""
     out = np.empty_like(a)
@@ -309,10 +355,21 @@ def category_counts(values: Any) -> dict[str, int]:
     counts = series.value_counts(dropna=False, sort=False)
     out: dict[str, int] = {}
     for key, count in counts.items():
-        name = MISSING if (key is None or (isinstance(key, float) and math.isnan(key)) or key is pd.NA) \
-            else str(key)
+        name = category_name(key)
         out[name] = out.get(name, 0) + int(count)
     return out
+
+
+def category_name(key: Any) -> str:
+    """A category's label; integer codes read as floats on one side (a column with a blank: 1.0)
+    are named as integers ("1"), so "1" and "1.0" are one category, not a drift."""
+    import pandas as pd
+
+    if key is None or key is pd.NA or (isinstance(key, float) and math.isnan(key)):
+        return MISSING
+    if isinstance(key, float) and key.is_integer():
+        return str(int(key))
+    return str(key)
 
 
 def categorical(ref_counts: dict[str, int], cur_counts: dict[str, int]) -> dict[str, Any]:

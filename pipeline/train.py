@@ -19,6 +19,7 @@ FAMILIES = ("xgboost", "lightgbm", "random_forest", "logistic")
 CANDIDATES = Path("models/candidates")
 CANDIDATE_REPORTS = Path("reports/candidates")
 PRODUCTION_MODEL = Path("models/model.skops")
+CARD_JSON = Path("models/model_card.json")  # the model card evaluate writes beside it
 # Wall-clock timings: untracked (.gitignore), so a re-run that gives the same model gives the same
 # git-tracked files; the console, the benchmarks and the PR report read them from here.
 TIMINGS = Path("reports/timings")
@@ -133,11 +134,24 @@ def fit_trial(family: str, hp: dict[str, Any], data: dict[str, Any], bins: dict[
     if family == "xgboost":
         est = _fit_xgboost(est, bins, n_classes, rounds, init_model, on_round)
     else:
-        if family == "random_forest" and isinstance(hp.get("max_samples"), int):
-            # a row cap per tree; below it, the same bootstrap as the default (one draw per row)
-            est.set_params(max_samples=min(hp["max_samples"], len(data["yt"])))
-        est.fit(data["Xt"], data["yt"])
+        est = _fit_sklearn(family, est, hp, data)
     return est.predict_proba(data["Xv"]), lambda: est
+
+
+def _fit_sklearn(family: str, est, hp: dict[str, Any], data: dict[str, Any]):
+    """A family without boosting rounds, fitted on the in-memory training rows."""
+    if family == "random_forest" and isinstance(hp.get("max_samples"), int):
+        # a row cap per tree; below it, the same bootstrap as the default (one draw per row)
+        est.set_params(max_samples=min(hp["max_samples"], len(data["yt"])))
+    return est.fit(data["Xt"], data["yt"])
+
+
+
+def _pipeline(pre, est):
+    """The saved form of every model: raw rows in, the fitted preprocessing, then the estimator."""
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("preprocess", pre), ("model", est)])
 
 
 def _fit_xgboost(est, bins, n_classes: int, rounds: int, init_model, on_round):
@@ -220,10 +234,42 @@ def _warm_start_base(family: str):
     return prod if kind == family else None
 
 
-def run(params: dict[str, Any], family: str, log=print) -> dict[str, Any]:
-    import numpy as np
-    from sklearn.pipeline import Pipeline
+def _unseen_by_base(val, log):
+    """Validation rows the warm-start base never learned from (its card's split masks): early
+    stopping on rows it trained on would stop late and flatter the continued model."""
+    from pipeline.io import read_json
+    from pipeline.prepare import PREPARED, unseen_rows
 
+    if not CARD_JSON.exists():
+        raise PipelineError(f"{CARD_JSON}: the warm-start base model's card is missing: cannot tell "
+                            "which validation rows it trained on")
+    card = read_json(CARD_JSON)
+    current = {Path(f["path"]).stem: f.get("sha256") for f in read_json(PREPARED / "manifest.json")["files"]}
+    keep, info = unseen_rows(val, card, current, PREPARED / "val.parquet", "the warm-start base model")
+    for e in info["excluded"]:
+        log(f"warm start: {e['rows']} validation rows left out: {e['reason']}")
+    return val[keep].reset_index(drop=True)
+
+
+def run(params: dict[str, Any], family: str, log=print) -> dict[str, Any]:
+    """Train one family with the engine params choose: in this process, or on a Dask cluster."""
+    train_cfg = P.section(params, "train")
+    engine = train_cfg.get("engine", "local")
+    if engine == "local":
+        return _run(params, family, log)
+    if engine != "dask":
+        raise PipelineError(f"params.yaml: train.engine '{engine}': expected local or dask")
+    if train_cfg.get("strategy") == "warm_start":
+        raise PipelineError("params.yaml: train.strategy warm_start: not available with train.engine "
+                            "dask (continue boosting with engine local)")
+    from pipeline import cluster
+
+    dask_cfg = P.section(params, "train", "dask")
+    with cluster.session(dask_cfg, log) as client:
+        return _run(params, family, log, client=client, dask_cfg=dask_cfg)
+
+
+def _run(params: dict[str, Any], family: str, log, client=None, dask_cfg=None) -> dict[str, Any]:
     from pipeline.io import read_frame, save_model, write_json
     from pipeline.metrics import classification_metrics, higher_is_better, lookup, rounded
     from pipeline.schema import from_params
@@ -237,26 +283,55 @@ def run(params: dict[str, Any], family: str, log=print) -> dict[str, Any]:
     seed, n_jobs = int(params.get("seed", 0)), int(train_cfg.get("n_jobs", 2))
     metric = train_cfg.get("primary_metric", "accuracy")
     classes = list(schema.classes)
-    train, val = read_frame("data/prepared/train.parquet"), read_frame("data/prepared/val.parquet")
+    if client is not None:
+        from pipeline import cluster
 
-    base = _warm_start_base(family) if train_cfg.get("strategy") == "warm_start" else None
-    init, warm_hp = None, None
-    if base is not None:
-        pre = base.named_steps["preprocess"]
-        warm_hp = {k: v for k, v in base.named_steps["model"].get_params().items()
-                   if k in (cfg.get("search") or {})}
-        init = base.named_steps["model"]
-        init = init.get_booster() if family == "xgboost" else init.booster_
-        log(f"[{family}] warm start from {PRODUCTION_MODEL}")
+        pre, data = cluster.load(client, schema, lambda: build_preprocessor(schema, family == "logistic"),
+                                 family, dask_cfg, seed)
+        base, init, warm_hp = None, None, None
+        rows = {"train_rows": data["n_train"], "val_rows": len(data["yv"])}
+        if family not in cluster.DASK_FAMILIES:
+            log(f"[{family}] no Dask interface: trains locally on {data['sampled_rows']} of "
+                f"{data['n_train']} rows (train.dask.sample_rows), scored on the whole validation split")
+            rows["sampled_rows"] = data["sampled_rows"]
+
+        def fit_score(hp: dict[str, Any], on_round):
+            """A trial on the cluster (no per-round reports, so no pruning): probabilities, the model."""
+            if family in cluster.DASK_FAMILIES:
+                rounds = int(cfg.get("early_stopping_rounds", 0))
+                est = build_estimator(family, hp, len(classes), seed, n_jobs, rounds)
+                local, proba = cluster.fit_score(client, family, est, data, rounds, dask_cfg)
+                return proba, lambda: local
+            est = _fit_sklearn(family, build_estimator(family, hp, len(classes), seed, n_jobs, 0), hp, data)
+            proba = cluster.predict_proba(_pipeline(pre, est), data["val"], list(schema.features),
+                                          len(classes))
+            return proba, lambda: est
     else:
-        pre = build_preprocessor(schema, scale=family == "logistic").fit(train[schema.features])
-    data = {
-        "Xt": pre.transform(train[schema.features]), "yt": schema.class_index(train[schema.target]),
-        "Xv": pre.transform(val[schema.features]), "yv": schema.class_index(val[schema.target]),
-        "n_classes": len(classes),
-    }
+        train, val = read_frame("data/prepared/train.parquet"), read_frame("data/prepared/val.parquet")
+        base = _warm_start_base(family) if train_cfg.get("strategy") == "warm_start" else None
+        init, warm_hp = None, None
+        if base is not None:
+            val = _unseen_by_base(val, log)
+            pre = base.named_steps["preprocess"]
+            warm_hp = {k: v for k, v in base.named_steps["model"].get_params().items()
+                       if k in (cfg.get("search") or {})}
+            init = base.named_steps["model"]
+            init = init.get_booster() if family == "xgboost" else init.booster_
+            log(f"[{family}] warm start from {PRODUCTION_MODEL}")
+        else:
+            pre = build_preprocessor(schema, scale=family == "logistic").fit(train[schema.features])
+        data = {
+            "Xt": pre.transform(train[schema.features]), "yt": schema.class_index(train[schema.target]),
+            "Xv": pre.transform(val[schema.features]), "yv": schema.class_index(val[schema.target]),
+            "n_classes": len(classes),
+        }
+        rows = {"train_rows": int(len(train)), "val_rows": int(len(val))}
+        bins = binned(family, data, n_jobs)
+
+        def fit_score(hp: dict[str, Any], on_round):
+            return fit_trial(family, hp, data, bins, cfg, seed, n_jobs, init, on_round)
+
     started = time.perf_counter()
-    bins = binned(family, data, n_jobs)
     n_trials = 1 if warm_hp is not None else max(int(cfg.get("n_trials", 1)), 1)
     better = higher_is_better(metric)
     sign = 1.0 if better else -1.0  # pruning compares -loss when the study maximises
@@ -278,9 +353,8 @@ def run(params: dict[str, Any], family: str, log=print) -> dict[str, Any]:
                 raise optuna.TrialPruned()
 
         try:
-            with one_blas_thread():
-                proba, finish = fit_trial(family, {**(cfg.get("fixed") or {}), **hp}, data, bins, cfg,
-                                          seed, n_jobs, init, on_round)
+            with one_blas_thread():  # the boosters' own threads (and Dask's workers) are unaffected
+                proba, finish = fit_score({**(cfg.get("fixed") or {}), **hp}, on_round)
         except optuna.TrialPruned:
             history.append({"params": hp, metric: None, "rounds": seen["round"], "pruned": True})
             seconds_per_trial.append(round(time.perf_counter() - t0, 3))
@@ -293,7 +367,7 @@ def run(params: dict[str, Any], family: str, log=print) -> dict[str, Any]:
                         "pruned": False})
         seconds_per_trial.append(round(time.perf_counter() - t0, 3))
         if not best or (value > best["score"] if better else value < best["score"]):
-            best.update(score=value, params=hp, finish=finish, rounds=seen["round"] or None)
+            best.update(score=value, params=hp, finish=finish, proba=proba, rounds=seen["round"] or None)
         log(f"[{family}] trial {trial.number + 1}/{n_trials} {metric}={value:.4f} "
             f"best={best['score']:.4f} ({time.perf_counter() - t0:.1f}s, "
             f"{time.perf_counter() - started:.0f}s total)")
@@ -301,13 +375,16 @@ def run(params: dict[str, Any], family: str, log=print) -> dict[str, Any]:
 
     study(train_cfg, seed, better).optimize(objective, n_trials=n_trials)
     with one_blas_thread():
-        model = Pipeline([("preprocess", pre), ("model", best["finish"]())])
-    proba = model.named_steps["model"].predict_proba(data["Xv"])
+        model = _pipeline(pre, best["finish"]())
+    # the cluster's trial model is the saved one; locally the saved one is scored again (LightGBM's
+    # is refitted for the chosen rounds)
+    proba = best["proba"] if client is not None else model.named_steps["model"].predict_proba(data["Xv"])
     values = classification_metrics(data["yv"], proba, classes)
     est = model.named_steps["model"]
-    best_iteration = getattr(est, "best_iteration", None) if family == "xgboost" else None
-    if family == "lightgbm":
+    if family == "lightgbm" and client is None:  # refitted for exactly the chosen rounds
         best_iteration = est.n_estimators + (init.current_iteration() if init is not None else 0)
+    else:
+        best_iteration = getattr(est, "best_iteration" if family == "xgboost" else "best_iteration_", None)
     save_model(CANDIDATES / f"{family}.skops", model)
     result = {
         "family": family,
@@ -318,9 +395,9 @@ def run(params: dict[str, Any], family: str, log=print) -> dict[str, Any]:
         "best_iteration": int(best_iteration) if best_iteration is not None else None,
         "strategy": "warm_start" if base is not None else "from_scratch",
         "trials": history,
-        "train_rows": int(len(train)),
-        "val_rows": int(len(val)),
-        "n_features_encoded": int(np.asarray(data["Xt"]).shape[1]),
+        "engine": "dask" if client is not None else "local",
+        **rows,
+        "n_features_encoded": len(pre.get_feature_names_out()),
     }
     write_json(CANDIDATE_REPORTS / f"{family}.json", result)
     timing = {"train_seconds": round(time.perf_counter() - started, 2), "trials": seconds_per_trial}

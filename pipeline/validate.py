@@ -1,8 +1,9 @@
 """Stage `validate`: every batch against the data contract (expectations/*.json, GX Core 1.x).
 
 File-level problems (empty, undecodable, wrong delimiter, truncated, duplicated or missing columns,
-text in a numeric column) never reach GX: they are checked here first and give the same one-line
-error. The suite then runs in two passes, because GX's result format decides most of its cost:
+text in a numeric column; for Parquet: unreadable footer, duplicated names, no rows, a numeric column
+stored as text) never reach GX: they are checked here first and give the same one-line error.
+The suite then runs in two passes, because GX's result format decides most of its cost:
 BOOLEAN_ONLY for everything, then SUMMARY (a few unexpected values and row numbers) only for what
 failed and for the `mostly` expectations whose counts the report shows. A batch whose bytes and
 contract are unchanged reuses its stored result, so adding one batch validates one batch.
@@ -91,15 +92,21 @@ def _critical(check: str, rule: str, column: str | None = None, **kw: Any) -> Fi
 # --- file level -----------------------------------------------------------------------------------
 
 
-def inspect_file(path: Path) -> tuple[Any, list[Finding]]:
-    """Read a batch under the file contract (comma-separated UTF-8, header row, whole rows).
+def inspect_file(path: Path, schema: Schema | None = None,
+                 limit_rows: int | None = None) -> tuple[Any, list[Finding]]:
+    """Read a batch under the file contract (comma-separated UTF-8, header row, whole rows; or a
+    Parquet file whose schema holds the columns with the right types).
 
     Returns (frame, findings); frame is None when a critical file-level problem stops the batch.
+    A Parquet batch of more than `limit_rows` rows comes back unread, as pipeline.columns'
+    ParquetColumns: the suite then reads it one column at a time (GXRunner.run).
     """
     from pipeline.io import read_csv
 
     if not path.exists():
         return None, [_critical("file_exists", "file not found")]
+    if path.suffix.lower() == ".parquet":
+        return _inspect_parquet(path, schema, limit_rows)
     data = path.read_bytes()
     if not data.strip():
         return None, [_critical("file_not_empty",
@@ -141,6 +148,50 @@ def inspect_file(path: Path) -> tuple[Any, list[Finding]]:
         findings.append(Finding("file_ends_with_newline", "warning", False, rule="the file does not end "
                                 "with a newline (truncated upload?)"))
     return frame, findings
+
+
+def _inspect_parquet(path: Path, schema: Schema | None, limit_rows: int | None) -> tuple[Any, list[Finding]]:
+    """Parquet's file contract: a readable footer (magic bytes, schema), unique column names, rows,
+    and numeric schema columns stored as numbers (Parquet keeps types, so text there is a writer bug,
+    where a CSV's would be a parse question). Encodings and delimiters do not apply."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline.io import PARQUET_CONTRACT, read_parquet
+
+    if path.stat().st_size == 0:
+        return None, [_critical("file_not_empty", f"file is empty (the contract is {PARQUET_CONTRACT})")]
+    try:
+        handle = pq.ParquetFile(path)
+        meta, rows = handle.schema_arrow, handle.metadata.num_rows
+    except Exception as exc:  # ArrowInvalid: no magic bytes, truncated footer
+        return None, [_critical("file_parquet", f"not a readable Parquet file ({str(exc).splitlines()[0]}; "
+                                "re-export it, or give CSV files a .csv name)")]
+    seen: dict[str, int] = {}
+    for name in meta.names:
+        seen[name] = seen.get(name, 0) + 1
+    dupes = [name for name, n in seen.items() if n > 1]
+    if dupes:
+        return None, [_critical("columns_unique", f"duplicated column name ({seen[dupes[0]]} times in "
+                                "the Parquet schema)", column=dupes[0])]
+    if rows == 0:
+        return None, [_critical("table_has_rows", "no data rows (the Parquet file has a schema only)")]
+    for col in (schema.numeric if schema is not None else []):
+        if col in seen:
+            kind = meta.field(col).type
+            if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+                    or pa.types.is_null(kind)):
+                return None, [_critical("column_type", f"stored as {kind} in the Parquet schema, the "
+                                        "contract says numeric (write numbers as numbers)", column=col)]
+    if limit_rows is not None and rows > limit_rows:
+        from pipeline.columns import ParquetColumns
+
+        return ParquetColumns([path]), []
+    try:
+        frame = read_parquet(path)
+    except PipelineError as exc:  # a corrupt page or a truncated row group
+        return None, [_critical("file_parses", str(exc).split(": ", 1)[-1])]
+    return frame, []
 
 
 def _ragged_row(text: str, width: int) -> tuple[int, int] | None:
@@ -193,6 +244,8 @@ class GXRunner:
         of the WHOLE frame that are non-null in the column, once per expectation, which on wide
         frames costs more than the checks themselves.
         """
+        from pipeline.columns import ParquetColumns
+
         groups: dict[str | None, list[dict[str, Any]]] = {}
         for exp in exps:
             groups.setdefault(exp["kwargs"].get("column"), []).append(exp)
@@ -200,7 +253,10 @@ class GXRunner:
         for col, group in groups.items():
             self._runs += 1
             suite = E.to_gx({"expectations": group}, name=f"run-{self._runs}")
-            data = frame if col is None else frame[[col]]
+            if isinstance(frame, ParquetColumns):  # larger than memory: only this column is read
+                data = frame.frame([] if col is None else [col])
+            else:
+                data = frame if col is None else frame[[col]]
             batch = self.batch_definition.get_batch(batch_parameters={"dataframe": data})
             result = batch.validate(suite, result_format=result_format, expectation_parameters=parameters)
             out.update({int(r.expectation_config.meta["_pos"]): r for r in result.results})
@@ -253,8 +309,11 @@ def evaluate(schema: Schema, suite: dict[str, Any], path: Path, frame, labelled:
         return [_critical("column_exists", f"{what} missing{more}", column=missing[0])]
     if len(frame) == 0:
         return [_critical("table_has_rows", "no data rows")]
-    work = frame.reset_index(drop=True).copy(deep=False)
-    for col in schema.numeric:
+    from pipeline.columns import ParquetColumns
+
+    # streamed Parquet: numeric types were checked on its schema (_inspect_parquet)
+    work = frame if isinstance(frame, ParquetColumns) else frame.reset_index(drop=True).copy(deep=False)
+    for col in schema.numeric if not isinstance(frame, ParquetColumns) else []:
         if col not in work.columns:
             continue
         values = work[col]
@@ -439,7 +498,7 @@ def validate_batches(params: dict[str, Any], report_path: Path = REPORT) -> dict
             batches[name] = old
             reused += 1
             continue
-        frame, findings = inspect_file(path)
+        frame, findings = inspect_file(path, schema, (params.get("validate") or {}).get("in_memory_rows"))
         rows = None
         if frame is not None:
             rows = len(frame)

@@ -85,20 +85,22 @@ def write_params(project: Path, overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def simulate_batches(directory: Path, periods: list[str], rows: int, scenario: str = "stable",
-                     seed: int = 0) -> list[Path]:
+                     seed: int = 0, suffix: str = ".csv") -> list[Path]:
+    from pipeline.io import write_frame
     from pipeline.simulate import simulate
 
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for period in periods:
-        path = directory / f"{period}.csv"
-        simulate(period, rows, scenario, seed).to_csv(path, index=False)
+        path = directory / f"{period}{suffix}"
+        write_frame(path, simulate(period, rows, scenario, seed))
         paths.append(path)
     return paths
 
 
 def make_project(base: Path, periods: list[str] | None = None, rows: int = 1200,
-                 overrides: dict[str, Any] | None = None, git: bool = True, fast: bool = True) -> Path:
+                 overrides: dict[str, Any] | None = None, git: bool = True, fast: bool = True,
+                 suffix: str = ".csv") -> Path:
     """A copy of this repository with simulated batches, committed in a fresh git repo.
 
     `fast` shrinks the search budgets (tests); benchmarks pass False to time the real params."""
@@ -111,7 +113,7 @@ def make_project(base: Path, periods: list[str] | None = None, rows: int = 1200,
         elif src.exists():
             shutil.copy2(src, project / name)
     simulate_batches(project / "data" / "batches",
-                     periods or ["2024-01", "2024-02", "2024-03"], rows)
+                     periods or ["2024-01", "2024-02", "2024-03"], rows, suffix=suffix)
     write_params(project, deep_merge(FAST_PARAMS if fast else {}, overrides or {}))
     if git:
         run(["git", "init", "-q", "-b", "main"], project)

@@ -212,3 +212,41 @@ def test_stage_in_dvc_repro_uses_the_production_training_window(tmp_path, monkey
     report = json.loads((project / "reports" / "drift.json").read_text())
     assert report["reference"]["fallback"] and "no-such-branch" in report["reference"]["source"]
     assert "fallback" in capsys.readouterr().out
+
+
+def test_a_stable_month_with_a_forest_in_production_shows_no_prediction_drift(tmp_path):
+    """Reference predictions on the rows the model held out, not on its training rows: a forest's
+    outputs on rows it trained on are sharper than on any new month, so every stable month drifted."""
+    from conftest import simulate_batches
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import Pipeline
+
+    from pipeline.io import read_csv, sha256
+    from pipeline.prepare import BATCH, ROW, row_masks, split
+    from pipeline.train import build_preprocessor
+
+    paths = simulate_batches(tmp_path, ["2024-01", "2024-02", "2024-03"], 2000)
+    frames = []
+    for path in paths:
+        frame = read_csv(path)
+        frame[ROW], frame[BATCH] = range(len(frame)), path.stem
+        frames.append(frame)
+    parts = dict(zip(("train", "val", "test"), split(frames, SCHEMA, {"test_size": 0.3, "val_size": 0.3},
+                                                      seed=0), strict=True))
+    forest = Pipeline([("preprocess", build_preprocessor(SCHEMA, scale=False)),
+                       ("model", RandomForestClassifier(n_estimators=80, random_state=0, n_jobs=1))])
+    forest.fit(parts["train"][SCHEMA.features], SCHEMA.class_index(parts["train"][SCHEMA.target]))
+    card = {"data": {"files": [{"path": p.as_posix(), "sha256": sha256(p), "file_rows": 2000,
+                                "splits": row_masks(parts, p.stem, 2000)} for p in paths]}}
+    reference = pd.concat([read_csv(p) for p in paths], ignore_index=True)
+    current = simulate("2024-04", 2000, "stable", seed=0)
+
+    keep, note = drift.held_out_rows(paths, [2000] * 3, card)
+    assert keep.sum() == len(parts["val"]) + len(parts["test"]) == note["rows"]
+    honest = drift.prediction_drift(forest, reference[keep], current, SCHEMA, CFG)
+    leaky = drift.prediction_drift(forest, reference, current, SCHEMA, CFG)
+    assert leaky["drifted"], leaky["drifted_outputs"]  # what the stage reported before
+    assert not honest["drifted"], {k: v.get("wasserstein_norm") for k, v in honest["outputs"].items()}
+    # a card without split masks: no held-out rows known, the note says the training rows are used
+    keep, note = drift.held_out_rows(paths, [2000] * 3, {"data": {"files": []}})
+    assert keep is None and note["source"].startswith("training rows")

@@ -70,8 +70,9 @@ def test_make_run_pulls_the_committed_bytes_and_reproduces_nothing(fresh_clone):
 
 def test_the_model_compared_with_itself_is_rejected(fresh_clone):
     proc = cli(["compare", "--base", "HEAD"], fresh_clone, check=False)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # a reject is a finding, not a failure
     result = json.loads((fresh_clone / "reports" / "comparison.json").read_text())
+    assert result["decision"] == "reject" and result["promote"] is False
     assert result["models"]["champion"] is not None and result["delta"] == 0
     assert result["identical_models"] is True
 

@@ -155,7 +155,7 @@ def test_workflow_security_rules():
 STORY_PARAMS = {
     # one fast family, small bootstraps, and a gate that lets every candidate through: the story
     # is about the GitOps loop, the gate's decisions are tested in test_compare
-    "gate": {"min_improvement": -1.0, "ci_lower_tolerance": -1.0, "bootstrap_resamples": 100,
+    "gate": {"mode": "non_inferiority", "non_inferiority": {"margin": 1.0}, "bootstrap_resamples": 100,
              "max_drop": {"recall_Alto": 1.0}, "max_class_f1_drop": 1.0, "floors": {"accuracy": 0.4}},
     "drift": {"concept": {"bootstrap": 100}},
 }

@@ -152,8 +152,14 @@ def names(report: dict[str, Any]) -> set[str]:
 # --- scenarios ----------------------------------------------------------------------------------
 
 
-def test_stable_months_stay_quiet(project: Path):
+def test_stable_months_stay_quiet(project: Path, capsys):
     add_months(project, ["2024-04", "2024-05", "2024-06"], "stable")
+    from pipeline import cli as pipeline_cli
+
+    assert pipeline_cli.main(["monitor", "--now", NOW.isoformat(), "--output-dir", "monitoring"]) == 0
+    printed = capsys.readouterr().out  # the estimate with its interval: "estimated 0.8512 [0.8301, 0.8723]"
+    shown = r"2024-04: accuracy 0\.\d{4} \(estimated 0\.\d{4} \[0\.\d{4}, 0\.\d{4}\]\)"
+    assert re.search(shown, printed), printed
     report = monitor(project)
     assert [p["period"] for p in report["periods"]] == ["2024-04", "2024-05", "2024-06"]
     assert report["alerts"] == [], report["alerts"]
@@ -162,6 +168,7 @@ def test_stable_months_stay_quiet(project: Path):
     for p in report["periods"]:
         assert 0.8 < p["accuracy"] < 0.95
         assert abs(p["estimated_accuracy"] - p["accuracy"]) < 0.05  # CBPE is close without drift
+        assert p["estimated_accuracy_low"] <= p["accuracy"] <= p["estimated_accuracy_high"]
         assert set(p["f1_per_class"]) == {"Bajo", "Medio", "Alto"}
     assert report["model"]["version"] == "v1.0.0" and report["model"]["age_days"] == 88
 
@@ -390,3 +397,39 @@ def test_alert_rules_pass_promtool_and_match_params():
             for m in re.findall(r"\bmodel_[a-z0-9_]+", t["expr"])}
     exported = set(re.findall(r'"(model_[a-z0-9_]+)"', (ROOT / "pipeline" / "monitor.py").read_text()))
     assert used and used <= exported, used - exported
+
+
+def test_label_free_estimate_has_an_interval_calibrated_on_every_held_out_row():
+    """Calibrated on validation + test rows (the card's masks), the interval covers the accuracy of
+    stable months; it is narrower than one calibrated on the test rows alone; no calibration, no
+    interval (the raw mean confidence)."""
+    import pandas as pd
+
+    from pipeline.evaluate import predict_proba
+    from pipeline.monitor import estimated_accuracy
+    from pipeline.params import load
+    from pipeline.prepare import split
+    from pipeline.schema import from_params
+    from pipeline.simulate import simulate
+
+    params = load(ROOT / "params.yaml")
+    schema = from_params(params)
+    frames = [simulate(p, 3000) for p in TRAIN_PERIODS]
+    train, val, test = split(frames, schema, params["split"], 0)
+    model = fit([train], params)
+    held = pd.concat([val, test], ignore_index=True)
+    every = (schema.class_index(held[schema.target]), predict_proba(model, held, schema))
+    only_test = (schema.class_index(test[schema.target]), predict_proba(model, test, schema))
+    widths = []
+    for period in ("2024-04", "2024-05", "2024-06"):
+        month = simulate(period, 3000)
+        proba = predict_proba(model, month, schema)
+        real = float((proba.argmax(axis=1) == schema.class_index(month[schema.target])).mean())
+        got = estimated_accuracy(proba, every, 0.95, 100)
+        low, high = got["interval"]
+        assert low <= real <= high and got["calibration_rows"] == len(held)
+        before = estimated_accuracy(proba, only_test, 0.95, 100)["interval"]
+        widths.append((high - low, before[1] - before[0]))
+    assert all(w < w_test for w, w_test in widths) and max(w for w, _ in widths) < 0.05, widths
+    raw = estimated_accuracy(proba, None)
+    assert raw["interval"] is None and raw["estimate"] == pytest.approx(proba.max(axis=1).mean())

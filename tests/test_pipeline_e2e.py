@@ -122,6 +122,39 @@ def test_any_tabular_dataset_binary_with_missing_values(tmp_path):
     assert metrics["accuracy"] > 0.9 and metrics["roc_auc"] > 0.95
 
 
+def test_imbalanced_binary_target_is_judged_by_ranking(tmp_path):
+    """5 % positives: predicting the majority already scores 0.95 accuracy, so `schema` picks ROC-AUC
+    (and says why); the selected model ranks and finds positives, and the report carries Gini and KS."""
+    from sklearn.datasets import make_classification
+
+    project = make_project(tmp_path, git=False)
+    shutil.rmtree(project / "data" / "batches")
+    x, y = make_classification(n_samples=6000, n_features=8, n_informative=5, weights=[0.95], flip_y=0,
+                               class_sep=1.2, random_state=3)
+    frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(8)])
+    frame["default"] = pd.Series(y).map({0: "paid", 1: "default"})
+    batches = project / "data" / "loans"
+    batches.mkdir(parents=True)
+    for i in range(3):
+        frame.iloc[i * 2000:(i + 1) * 2000].to_csv(batches / f"2024-0{i + 1}.csv", index=False)
+    out = cli(["schema", "--data", "data/loans", "--target", "default"], project).stdout
+    assert "primary metric roc_auc: binary target with 5.0% in its smaller class" in out
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert params["train"]["primary_metric"] == "roc_auc" and params["train"]["n_jobs"] == 2
+    run(["git", "init", "-q", "-b", "main"], project)
+    run(["dvc", "init", "-q"], project)
+    cli(["expectations", "init", "--force"], project)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "loans"], project)
+    run(["dvc", "repro"], project)
+    metrics = json.loads((project / "reports" / "metrics.json").read_text())
+    assert metrics["primary_metric"] == "roc_auc"
+    assert metrics["balanced_accuracy"] > 0.5 and metrics["roc_auc"] > 0.8
+    assert metrics["gini"] == pytest.approx(2 * metrics["roc_auc"] - 1, abs=1e-5) and metrics["ks"] > 0.4
+    card = (project / "models" / "model_card.md").read_text()
+    assert "| gini |" in card and "| ks |" in card
+
+
 def test_warm_start_continues_boosting_from_production(tmp_path):
     only_xgb = {"models": {"xgboost": {"n_trials": 1, "early_stopping_rounds": 0,
                                        "fixed": {"n_estimators": 20}}}}
@@ -139,6 +172,16 @@ def test_warm_start_continues_boosting_from_production(tmp_path):
             "print(m.named_steps['model'].get_booster().num_boosted_rounds())")
     rounds = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True)
     assert int(rounds.stdout) == 40  # 20 from production + 20 more on the new window
+    # validation comes from the new batch, which the base never saw: every row stays
+    manifest = json.loads((project / "data" / "prepared" / "manifest.json").read_text())
+    assert report["val_rows"] == manifest["rows"]["val"]
+    # same batches, another seed: the new validation rows include rows the base trained on; they go
+    write_params(project, {"seed": 43})
+    out = run(["dvc", "repro"], project).stdout
+    assert "validation rows left out: rows in the warm-start base model's training or validation" in out
+    report = json.loads((project / "reports" / "candidates" / "xgboost.json").read_text())
+    manifest = json.loads((project / "data" / "prepared" / "manifest.json").read_text())
+    assert 0 < report["val_rows"] < manifest["rows"]["val"]
 
 
 def test_help_is_instant_and_lists_every_command(tmp_path):

@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -88,70 +89,161 @@ def dvc(action: str, work: Path) -> None:
         getattr(repo, action)()
 
 
-def new_model(work: Path, seed: str, message: str, push: bool = True) -> None:
+def new_model(work: Path, seed: str, message: str, push: bool = True,
+              decision: str | None = None, champion: str | None = None) -> str:
+    """Reproduce a model for `seed` and commit it; with `decision`, CI's comparison for those bytes
+    (challenger = the new model, champion = the sha256 `champion`) is committed beside dvc.lock."""
     (work / "seed.txt").write_text(seed + "\n")
     dvc("reproduce", work)
+    sha = json.loads((work / "models/model_card.json").read_text())["model"]["sha256"]
+    if decision:
+        judge(work, decision, sha, champion)
     run(["git", "add", "-A"], work)
     run(["git", "commit", "-qm", message], work)
     if push:
         dvc("push", work)
+    return sha
 
 
-def test_promote_registers_versions_and_rollbacks(repo, tmp_path, monkeypatch, capsys):
-    new_model(repo, "one", "Merge pull request #1 from acme/batch-1")
+def judge(work: Path, decision: str, challenger: str, champion: str | None) -> None:
+    """reports/comparison.json as `compare` writes it (the fields promote reads)."""
+    (work / "reports").mkdir(exist_ok=True)
+    (work / "reports/comparison.json").write_text(json.dumps({
+        "decision": decision, "promote": decision != "reject",
+        "reasons": ["accuracy changed by +0.0040, less than required" if decision == "reject"
+                    else "accuracy improved by +0.0200"],
+        "models": {"challenger": {"model_sha256": challenger},
+                   "champion": {"model_sha256": champion} if champion else None}}))
+
+
+def merge(work: Path, branch: str, number: int, seed: str, decision: str | None, champion: str | None):
+    """A pull request from `branch` merged with GitHub's merge-commit message."""
+    run(["git", "checkout", "-qb", branch], work)
+    sha = new_model(work, seed, f"Add the batch for {seed}", decision=decision, champion=champion)
+    run(["git", "checkout", "-q", "main"], work)
+    run(["git", "merge", "-q", "--no-ff", "-m", f"Merge pull request #{number} from acme/{branch}",
+         branch], work)
+    return sha
+
+
+def prod_now() -> str | None:
+    import gto.api
+
+    return {v["version"]: [s["stage"] for s in v["stages"]] for v in gto.api.show(".", "credit-risk")}
+
+
+def test_merging_applies_the_verdict_and_a_revert_rolls_prod_back(repo, tmp_path, monkeypatch, capsys):
+    assert PR.production_ref(PARAMS) == PR.ProductionRef(
+        "main", None, "no version of credit-risk in stage prod yet: using the model at main")
+    assert PR.production_ref(PARAMS, "some-branch").rev == "some-branch"  # an explicit revision
+    one = merge(repo, "batch-1", 1, "one", "no_champion", None)
     out = tmp_path / "github_output"
     monkeypatch.setenv("GITHUB_OUTPUT", str(out))
     first = PR.promote(PARAMS, require_remote=True, notes=str(tmp_path / "notes.md"))
-    assert first["action"] == "registered" and first["version"] == "v0.1.0"
+    assert first["action"] == "registered" and first["version"] == "v0.1.0" and first["prod"] == "v0.1.0"
     assert "action=registered" in out.read_text() and "tag=credit-risk@v0.1.0" in out.read_text()
     assert "# credit-risk v0.1.0: new production model" in (tmp_path / "notes.md").read_text()
     assert PR.promote(PARAMS)["action"] == "none"  # idempotent on the same commit
+    assert PR.production_ref(PARAMS) == PR.ProductionRef("credit-risk@v0.1.0", "v0.1.0", None)
 
-    new_model(repo, "second", "Retrain on batch 2 (#2)")
-    assert PR.promote(PARAMS)["version"] == "v0.2.0"
-    assert PR.rollback_check(PARAMS, str(tmp_path / "r.md"))["rollback"] == "false"  # prod itself
+    # rejected, merged anyway (admin, or no protection): the data lands, prod stays
+    merge(repo, "batch-2", 2, "second", "reject", one)
+    kept = PR.promote(PARAMS, labels=["data"], notes=str(tmp_path / "notes.md"))
+    assert kept == {**kept, "action": "recorded", "version": "v0.2.0", "prod": "v0.1.0"}
+    assert prod_now() == {"v0.1.0": ["prod"], "v0.2.0": []}
+    assert "recorded, not promoted (v0.1.0 stays)" in (tmp_path / "notes.md").read_text()
+    assert (repo / "seed.txt").read_text() == "second\n"  # the PR's change is on main
 
-    run(["git", "revert", "--no-edit", "HEAD"], repo)  # the operator's rollback, as a PR would hold it
-    dvc("checkout", repo)  # what CI's `dvc pull` leaves in the work tree
-    assert PR.rollback_check(PARAMS, str(tmp_path / "r.md")) == {
-        "rollback": "true", "version": "v0.1.0", "from": "v0.2.0"}
-    assert "rollback=true" in out.read_text()
-    report = (tmp_path / "r.md").read_text()
-    assert report.startswith("## Rollback to v0.1.0") and "0.8300" in report  # v0.1.0's accuracy
-    model = (repo / "models/model.skops").read_bytes()
-    (repo / "models/model.skops").write_bytes(b"not the model")
-    with pytest.raises(PipelineError, match="is not v0.1.0's"):
-        PR.rollback_check(PARAMS, None)
-    (repo / "models/model.skops").write_bytes(model)
-
+    # rejected with the override label: promoted, and the tag says who and why it was rejected
     time.sleep(1.1)  # GTO orders stage assignments by their tag's time (seconds); ours by number
+    merge(repo, "batch-3", 3, "third", "reject", one)
+    over = PR.promote(PARAMS, labels=["promote-anyway"], actor="alice", notes=str(tmp_path / "notes.md"))
+    assert over == {**over, "action": "registered", "version": "v0.3.0", "decision": "override"}
+    message = run(["git", "tag", "-l", "--format=%(contents)", "credit-risk#prod#2"], repo).stdout
+    assert "override of the gate by alice" in message and "override-label: promote-anyway" in message
+    assert "gate-reasons: accuracy changed by +0.0040, less than required" in message
+    assert "**Override**" in (tmp_path / "notes.md").read_text()
+
+    # promoted by the gate, then reverted: prod goes back to v0.3.0 with the bytes from the remote
+    time.sleep(1.1)
+    three = PR.history(PR.settings(PARAMS)).versions["v0.3.0"].sha256
+    merge(repo, "batch-4", 4, "fourth", "promote", three)
+    assert PR.promote(PARAMS)["version"] == "v0.4.0"
+    promotion = run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
+    run(["git", "revert", "--no-edit", "-m", "1", promotion], repo)
+    dvc("checkout", repo)  # what CI's `dvc pull` leaves in the work tree of the revert PR
+    assert PR.rollback_check(PARAMS, str(tmp_path / "r.md")) == {
+        "rollback": "true", "version": "v0.3.0", "from": "v0.4.0"}
+    assert (tmp_path / "r.md").read_text().startswith("## Rollback to v0.3.0")
+    shutil.rmtree(repo / ".dvc" / "cache")  # an empty cache: the remote is the source of truth
+    time.sleep(1.1)
     back = PR.promote(PARAMS)
-    assert back == {**back, "action": "rollback", "version": "v0.1.0", "tag": "credit-risk@v0.1.0"}
-    assert PR.promote(PARAMS)["action"] == "none"
+    assert back == {**back, "action": "rollback", "version": "v0.3.0", "prod": "v0.3.0"}
+    assert prod_now() == {"v0.1.0": [], "v0.2.0": [], "v0.3.0": ["prod"], "v0.4.0": []}
+    message = run(["git", "tag", "-l", "--format=%(contents)", "credit-risk#prod#4"], repo).stdout
+    assert message.startswith("credit-risk: rollback to v0.3.0 (from v0.4.0)")
+    assert f"revert-of: {promotion}" in message
+    # a revert of a data-only merge leaves prod alone
+    merge(repo, "batch-5", 5, "fifth", "reject", three)
+    recorded = PR.promote(PARAMS)
+    run(["git", "checkout", "-q", "credit-risk@v0.1.0", "--", "dvc.lock"], repo)  # an old lock by hand
+    assert PR.rollback_check(PARAMS, None)["rollback"] == "false"  # not a revert: reproduce it
+    run(["git", "checkout", "-q", "HEAD", "--", "dvc.lock"], repo)
+    assert recorded == {**recorded, "action": "recorded", "version": "v0.5.0", "prod": "v0.3.0"}
+    run(["git", "revert", "--no-edit", "-m", "1", "HEAD"], repo)
+    reverted = PR.promote(PARAMS)
+    assert reverted == {**reverted, "action": "none", "version": "v0.3.0", "prod": "v0.3.0"}
 
-    tags = run(["git", "tag", "-l"], repo).stdout.split()
-    assert sorted(tags) == ["credit-risk#prod#1", "credit-risk#prod#2", "credit-risk#prod#3",
-                            "credit-risk@v0.1.0", "credit-risk@v0.2.0"]
-    import gto.api
-
-    # GTO itself agrees (`gto show credit-risk`): prod is v0.1.0 again, v0.2.0 holds no stage
-    stages = {v["version"]: [s["stage"] for s in v["stages"]] for v in gto.api.show(".", "credit-risk")}
-    assert stages == {"v0.1.0": ["prod"], "v0.2.0": []}
-
-    rows = PR.version_rows(PARAMS)
-    assert [(r["version"], r["event"]) for r in rows] == [
-        ("v0.1.0", "registered"), ("v0.2.0", "registered"), ("v0.1.0", "rollback")]
-    assert rows[0]["promoted_by"].startswith("PR #1") and rows[1]["promoted_by"].startswith("PR #2")
-    assert rows[2]["promoted_by"].startswith("commit ") and "Revert" in rows[2]["promoted_by"]
-    assert rows[2]["current"] and not rows[0]["current"]
-    assert rows[2]["note"] == "rollback to v0.1.0 (from v0.2.0)"
-    assert rows[0]["training_rows"] == 1003 and rows[0]["metrics"]["recall_Alto"] == 0.7
-
+    timeline = PR.timeline_rows(PARAMS)
+    assert [(t["version"], t["reason"]) for t in timeline] == [
+        ("v0.1.0", "promote"), ("v0.3.0", "override"), ("v0.4.0", "promote"), ("v0.3.0", "rollback")]
+    assert timeline[0]["to"] == timeline[1]["from"] and timeline[-1]["to"] is None
+    assert timeline[1]["by"].startswith("override by alice (label promote-anyway), PR #3")
+    assert timeline[3]["by"].startswith("rollback v0.4.0 → v0.3.0 (revert by commit")
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(PARAMS))
-    assert PR.versions_cli(argparse.Namespace(params=str(params), json=False)) == 0
+    assert PR.versions_cli(argparse.Namespace(params=str(params), json=False, timeline=False)) == 0
     text = capsys.readouterr().out
-    assert "rollback to v0.1.0 (from v0.2.0)" in text and "← prod" in text
+    assert "recorded, not promoted" in text and "production timeline (credit-risk#prod):" in text
+    assert "rollback to v0.3.0 (from v0.4.0)" in text
+
+
+def test_promote_never_assigns_prod_without_a_comparison_for_the_exact_bytes(repo):
+    one = merge(repo, "batch-1", 1, "one", "no_champion", None)
+    assert PR.promote(PARAMS)["version"] == "v0.1.0"
+    # the comparison committed with dvc.lock judged other bytes: the override label does not help
+    merge(repo, "batch-2", 2, "second", "promote", one)
+    other = json.loads((repo / "reports/comparison.json").read_text())
+    other["models"]["challenger"]["model_sha256"] = "f" * 64
+    (repo / "reports/comparison.json").write_text(json.dumps(other))
+    run("git commit -qam 'edit the verdict by hand'", repo)
+    kept = PR.promote(PARAMS, labels=["promote-anyway"], actor="mallory")
+    assert kept == {**kept, "action": "recorded", "prod": "v0.1.0", "decision": "keep"}
+    # no comparison at all (a direct push to main)
+    (repo / "reports/comparison.json").unlink()
+    new_model(repo, "third", "push straight to main")
+    assert PR.promote(PARAMS, labels=["promote-anyway"])["prod"] == "v0.1.0"
+    # a promotion judged against a champion that is no longer in prod is stale
+    merge(repo, "batch-4", 4, "fourth", "promote", "a" * 64)
+    stale = PR.promote(PARAMS)
+    assert stale["prod"] == "v0.1.0" and stale["decision"] == "keep"
+
+
+def test_promote_reads_labels_and_merger_from_the_event_payload(tmp_path):
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"action": "closed", "pull_request": {
+        "merged": True, "labels": [{"name": "data"}, {"name": "promote-anyway"}],
+        "merged_by": {"login": "alice"}}, "sender": {"login": "bot"}}))
+    assert PR.event_labels(str(event)) == (["data", "promote-anyway"], "alice")
+    assert PR.event_labels(None) == ([], None)
+    event.write_text(json.dumps([{"number": 3, "labels": [{"name": "promote-anyway"}],
+                                  "mergedBy": {"login": "bob"}}]))  # `gh pr list --json` on a push
+    assert PR.event_labels(str(event)) == (["promote-anyway"], "bob")
+    event.write_text("[]")  # a direct push: no pull request
+    assert PR.event_labels(str(event)) == ([], None)
+    event.write_text("{")
+    with pytest.raises(PipelineError, match="event payload unreadable"):
+        PR.event_labels(str(event))
 
 
 def test_promote_refuses_missing_or_mismatched_models(repo):
@@ -197,6 +289,6 @@ def test_versions_without_tags_shows_the_model_history_from_git(repo, tmp_path, 
     assert rows[1]["metrics"]["accuracy"] == pytest.approx(0.86)
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(PARAMS))
-    assert PR.versions_cli(argparse.Namespace(params=str(params), json=False)) == 0
+    assert PR.versions_cli(argparse.Namespace(params=str(params), json=False, timeline=False)) == 0
     out = capsys.readouterr().out
     assert "no version tags in this clone" in out and out.count("unregistered") == 2

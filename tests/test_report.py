@@ -146,7 +146,7 @@ def test_report_with_many_features_stays_under_githubs_limit(repo, n_features, n
     shutil.copy(CONFUSION_PNG, "reports/drift.png")
     text = build(repo)
     assert len(text) < R.GITHUB_LIMIT and len(text) <= R.BUDGET + 1
-    assert text.startswith("## ✅ Promote: the challenger (lightgbm) beats the champion v1.2.0")
+    assert text.startswith("## ✅ Merging promotes the challenger (lightgbm): it beats the champion v1.2.0")
     images = check_markdown(text, repo)
     assert set(images) == {"compare/compare_confusion.png", "compare/compare_roc.png", "drift.png"}
     # the most drifted features come first, and the failing batches are never cut
@@ -162,7 +162,8 @@ def test_report_sections_against_the_base(repo):
     write("reports/comparison.json", comparison("reject"))
     text = build(repo, notes=["Forked pull request: no secrets, so no retraining."])
     lines = text.splitlines()
-    assert lines[0] == "## ❌ Reject: accuracy changed by +0.0040, less than required"
+    assert lines[0] == ("## ❌ Merging accepts the data and keeps v1.2.0 in production: accuracy changed "
+                        "by +0.0040, less than required (the label `promote-anyway` promotes it anyway)")
     assert lines[1] == "> Forked pull request: no secrets, so no retraining."
     assert "| `seed` | 42 | 7 |" in text
     assert "1 new batch, 3 rows." in text and "| `data/batches/2024-02.csv` | 3 |" in text
@@ -176,7 +177,8 @@ def test_report_sections_against_the_base(repo):
 def test_report_verdicts_without_a_champion_or_a_comparison(repo):
     write("reports/comparison.json", comparison("no_champion", champion=False))
     text = build(repo)
-    assert text.startswith("## 🆕 First model: lightgbm, accuracy 0.8700 on 1,500 held-out rows")
+    assert text.startswith("## 🆕 Merging puts the first model in production: lightgbm, accuracy 0.8700 "
+                           "on 1,500 held-out rows")
     check_markdown(text, repo)
 
     Path("reports/comparison.json").unlink()
@@ -218,3 +220,28 @@ def test_table_cells_cannot_break_the_table():
     assert len(R.cell("x" * 500, 40)) == 40
     tokens = parse(R.table(["h1", "h2"], [[R.cell("a|b"), "1"]]))
     assert [t.type for t in tokens].count("td_open") == 2
+
+
+def test_decision_impact_and_evaluation_provenance(repo):
+    """The flip table (how many applicants change class), and the rows behind the numbers."""
+    from pipeline.compare import flip_table
+
+    pred_a = np.array([0] * 900 + [1] * 400 + [2] * 200)
+    pred_b = pred_a.copy()
+    pred_b[:6] = 2       # 6 applicants move from Bajo to Alto (0.4 %)
+    pred_b[900:903] = 0  # 3 from Medio to Bajo
+    flips = flip_table(pred_a, pred_b, CLASSES)
+    assert flips["changed"] == 9 and flips["moves"][0] == {"from": "Bajo", "to": "Alto", "rows": 6,
+                                                           "share": 0.004}
+    assert flips["table"]["Bajo"] == {"Bajo": 894, "Medio": 0, "Alto": 6}
+    c = comparison() | {"flips": flips, "evaluation": {
+        "rows": 1500, "test_rows": 1800, "batches": {"2024-06": 1500},
+        "excluded": [{"reason": "rows in the champion's training or validation split", "rows": 300}]}}
+    write("reports/comparison.json", c)
+    text = build(repo)
+    assert "9 applicants (0.6%) change class" in text
+    assert "- 0.4% (6) move from Bajo to Alto" in text and "- 0.2% (3) move from Medio to Bajo" in text
+    assert "| **Bajo** | 894 | 0 | 6 |" in text
+    assert ("Evaluation set: 1,500 of 1,800 test rows (by batch: `2024-06` 1,500); left out: 300 rows in "
+            "the champion's training or validation split.") in text
+    check_markdown(text, repo)

@@ -22,7 +22,7 @@ WORKFLOW = ".github/workflows/scheduled.yaml"
 # The story is the scheduled loop, not the promotion gate (tests/test_compare.py): one fast family,
 # small bootstraps, a gate every candidate passes.
 OVERRIDES = {
-    "gate": {"min_improvement": -1.0, "ci_lower_tolerance": -1.0, "bootstrap_resamples": 100,
+    "gate": {"mode": "non_inferiority", "non_inferiority": {"margin": 1.0}, "bootstrap_resamples": 100,
              "max_drop": {"recall_Alto": 1.0}, "max_class_f1_drop": 1.0, "floors": {"accuracy": 0.4}},
     "drift": {"concept": {"bootstrap": 100}},
     "monitor": {"ab_test": {"resamples": 200}},

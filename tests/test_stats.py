@@ -74,6 +74,34 @@ def test_constant_columns_and_missing_values():
     assert missing == 2 and values.tolist() == [1.0, 3.0]
 
 
+@pytest.mark.parametrize(("n1", "n2"), [(170_490, 170_490), (234_756, 100_000), (504_159, 504_159)])
+def test_constant_column_at_sizes_where_the_tie_term_rounds_below_zero(n1, n2):
+    # one tie group of every row: (n+1) - (n^3-n)/(n(n-1)) is 0 exactly but -1e-9 in floats at
+    # these sizes, where math.sqrt raised (scipy returns NaN); identical constants are no drift
+    got = stats.numeric(np.full(n1, 7.0), np.full(n2, 7.0))
+    assert got["mann_whitney"]["pvalue"] == 1.0 and got["ks"]["pvalue"] == 1.0
+    assert got["mann_whitney"]["statistic"] == n1 * n2 / 2
+    frame = pd.DataFrame({"c": np.full(n1, 7.0)})
+    result = drift.data_drift(frame, pd.DataFrame({"c": np.full(n2, 7.0)}), ["c"], [])
+    assert result["drifted_features"] == [] and result["features"]["c"]["pvalue"] == 1.0
+
+
+def test_integer_codes_read_as_float_on_one_side_are_the_same_categories():
+    # a blank in the current batch makes pandas read the integer-coded column as float (1.0, 2.0)
+    rng = np.random.default_rng(3)
+    ref = pd.DataFrame({"estrato": rng.integers(1, 7, 20_000)})
+    cur_codes = rng.integers(1, 7, 20_000).astype(float)
+    cur_codes[:5] = np.nan
+    cur = pd.DataFrame({"estrato": cur_codes})
+    assert ref["estrato"].dtype.kind == "i" and cur["estrato"].dtype.kind == "f"
+    assert set(stats.category_counts(cur["estrato"])) == {"1", "2", "3", "4", "5", "6", stats.MISSING}
+    assert stats.category_counts(pd.Series([1.5, 2.0])) == {"1.5": 1, "2": 1}  # real fractions stay
+    result = drift.data_drift(ref, cur, [], ["estrato"])
+    feature = result["features"]["estrato"]
+    assert feature["unseen_categories"] == [stats.MISSING]
+    assert feature["jensen_shannon"] < 0.02 and result["drifted_features"] == []
+
+
 def test_quantile_bins_match_numpy_quantiles():
     rng = np.random.default_rng(3)
     x, y = rng.gamma(2, size=5001), rng.gamma(2.2, size=3000)

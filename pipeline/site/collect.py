@@ -86,7 +86,7 @@ def registry(params: dict[str, Any]) -> dict[str, Any]:
             "current": v.version == hist.prod, **_card_facts(v.card, critical)})
     timeline = [{"version": e.version, "date": e.date, "kind": e.kind, "promoted_by": e.promoted_by,
                  "from_version": e.from_version, "commit": e.commit,
-                 "how": how(e, hist.versions[e.version])} for e in hist.events]
+                 "how": how(e, hist.versions[e.version])} for e in hist.events if e.kind != "recorded"]
     since = next((t for t in reversed(timeline) if t["version"] == hist.prod), None)
     metric_names = [*promote.KEY_METRICS] + ([f"recall_{critical}"] if critical else [])
     return {"model": reg.model, "stage": reg.stage, "prod": hist.prod, "since": since,
