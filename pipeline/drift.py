@@ -63,16 +63,32 @@ def settings(cfg: dict[str, Any] | None) -> dict[str, Any]:
 def data_drift(reference, current, numeric: list[str], categorical: list[str],
                cfg: dict[str, Any] | None = None) -> dict[str, Any]:
     """Per-column statistics, corrected significance, effect sizes, the verdict and recommendation."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
     from pipeline import stats
+    from pipeline.columns import ParquetColumns
 
     cfg = settings(cfg)
-    features: dict[str, dict[str, Any]] = {}
-    for col in numeric:
-        features[col] = _numeric_column(reference, current, col, int(cfg["psi_bins"]))
-    for col in categorical:
+    bins = int(cfg["psi_bins"])
+
+    def column(col: str) -> dict[str, Any]:
+        if col in numeric:
+            return _numeric_column(reference, current, col, bins)
         ref, cur = _counts(reference[col]), _counts(current[col])
-        features[col] = {"type": "categorical", **stats.categorical(ref, cur)}
-        features[col]["pvalue"] = features[col]["chi2"]["pvalue"]
+        out = {"type": "categorical", **stats.categorical(ref, cur)}
+        out["pvalue"] = out["chi2"]["pvalue"]
+        return out
+
+    # one column per core: numpy's sorts and array passes release the GIL. A streamed side
+    # (pipeline.columns) reads each column here, so it stays one column at a time: parallel columns
+    # would hold several of them at once and multiply the peak memory the streaming bounds.
+    columns = [*numeric, *categorical]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    streamed = isinstance(reference, ParquetColumns) or isinstance(current, ParquetColumns)
+    workers = 1 if streamed else max(1, min(cores, len(columns)))
+    with ThreadPoolExecutor(workers) as pool:
+        features = dict(zip(columns, pool.map(column, columns), strict=True))
     return verdict(features, cfg)
 
 

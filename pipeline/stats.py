@@ -63,7 +63,7 @@ def numeric(xs: np.ndarray, ys: np.ndarray, bins: int = 10, block: int = MERGE_B
     The merge runs over value ranges of about `block` rows of `xs` (ties never split), so its
     temporaries stay bounded however long the columns are (pipeline.columns streams such columns).
     """
-    from scipy import special, stats
+    from scipy import special
 
     n1, n2 = int(xs.size), int(ys.size)
     if n1 == 0 or n2 == 0:
@@ -73,16 +73,20 @@ def numeric(xs: np.ndarray, ys: np.ndarray, bins: int = 10, block: int = MERGE_B
     min_s = float(np.clip(min_s, 0, 1))
     d = min_s if min_s > max_s else max_s
     if max(n1, n2) <= KS_EXACT_MAX_N:
-        res = stats.ks_2samp(xs, ys)  # exact method: cheap at this size, identical by construction
+        from scipy import stats  # exact method: cheap at this size, identical by construction
+
+        res = stats.ks_2samp(xs, ys)
         d, ks_p = float(res.statistic), float(res.pvalue)
     else:
         m_, n_ = sorted([float(n1), float(n2)], reverse=True)
-        ks_p = float(np.clip(stats.kstwo.sf(d, np.round(m_ * n_ / (m_ + n_))), 0, 1))
+        ks_p = float(np.clip(kolmogorov_sf(d, float(np.round(m_ * n_ / (m_ + n_)))), 0, 1))
 
     # Mann–Whitney U from the exact integer rank sum (ties get average ranks)
     u1 = (two_r1 - n1 * (n1 + 1)) / 2
     u = max(u1, n1 * n2 - u1)
     if min(n1, n2) <= MWU_EXACT_MAX_N and n_tied == 0:
+        from scipy import stats
+
         mw_p = float(stats.mannwhitneyu(xs, ys).pvalue)
     else:
         # One tie group holding every row makes the bracket 0 in exact arithmetic; in floats it can
@@ -110,6 +114,126 @@ def numeric(xs: np.ndarray, ys: np.ndarray, bins: int = 10, block: int = MERGE_B
         "bins": {"edges": edges.tolist(), "reference": ref_share.tolist(), "current": cur_share.tolist()},
         "distinct_values": distinct,
     }
+
+
+# scipy.stats._ksstats' constants, for kolmogorov_sf's identical float operations
+_SQRT2PI = np.sqrt(2 * np.pi)
+_LOG_2PI = np.log(2 * np.pi)
+_MIN_LOG = -708
+_SQRT3 = np.sqrt(3)
+_PI_SQUARED = np.pi**2
+_PI_FOUR = np.pi**4
+_PI_SIX = np.pi**6
+_STIRLING_COEFFS = [-2.955065359477124183e-2, 6.4102564102564102564e-3,
+                    -1.9175269175269175269e-3, 8.4175084175084175084e-4,
+                    -5.952380952380952381e-4, 7.9365079365079365079e-4,
+                    -2.7777777777777777778e-3, 8.3333333333333333333e-2]
+
+
+def kolmogorov_sf(x: float, n: float) -> float:
+    """P(D_n >= x) for the two-sided one-sample KS statistic: scipy's ``kstwo.sf(x, n)``, same floats.
+
+    The branches scipy.stats._ksstats takes for the sizes drift sees (n > 140) are written out here
+    with ``scipy.special`` (``import scipy.stats`` costs about a second of every stage's start);
+    the two exact matrix methods it keeps for small n or a tiny statistic still come from scipy.stats.
+    """
+    from scipy import special
+
+    if x >= 1.0:
+        return 0.0
+    if x <= 0.0:
+        return 1.0
+    t = n * x
+    nxsquared = t * x
+    if n <= 140 or (t > 1.0 and t < n - 1 and x < 0.5 and nxsquared < 2.2 and n <= 100000
+                    and n * x**1.5 <= 1.4):
+        from scipy import stats
+
+        return float(stats.kstwo.sf(x, n))
+    if t <= 1.0:  # Ruben-Gambino
+        if t <= 0.5:
+            return 1.0
+        rn = 1.0 / n
+        log_nfact = np.log(n) / 2 - n + _LOG_2PI / 2 + rn * np.polyval(_STIRLING_COEFFS, rn / n)
+        return float(np.clip(1.0 - np.exp(log_nfact + n * np.log(2 * t - 1)), 0.0, 1.0))
+    if t >= n - 1:  # Ruben-Gambino
+        return float(np.clip(2 * (1.0 - x)**n, 0.0, 1.0))
+    if x >= 0.5 or nxsquared >= 2.2:  # exact for x >= 0.5, Miller's approximation otherwise
+        return 0.0 if x < 0.5 and nxsquared >= 370.0 else float(np.clip(2 * special.smirnov(n, x), 0, 1))
+    return float(np.clip(_pelz_good_sf(n, x), 0.0, 1.0))
+
+
+def _pelz_good_sf(n: float, x: float) -> float:
+    """1 − scipy.stats._ksstats._kolmogn_PelzGood(n, x), line for line (as scipy's SF takes it)."""
+    z = np.sqrt(n) * x
+    zsquared, zthree, zfour, zsix = z**2, z**3, z**4, z**6
+    qlog = -_PI_SQUARED / 8 / zsquared
+    if qlog < _MIN_LOG:  # the CDF is 0
+        return 1.0
+    q = np.exp(qlog)
+    k1a, k1b = -zsquared, _PI_SQUARED / 4
+    k2a = 6 * zsix + 2 * zfour
+    k2b = (2 * zfour - 5 * zsquared) * _PI_SQUARED / 4
+    k2c = _PI_FOUR * (1 - 2 * zsquared) / 16
+    k3d = _PI_SIX * (5 - 30 * zsquared) / 64
+    k3c = _PI_FOUR * (-60 * zsquared + 212 * zfour) / 16
+    k3b = _PI_SQUARED * (135 * zfour - 96 * zsix) / 4
+    k3a = -30 * zsix - 90 * z**8
+    k0to3 = np.zeros(4)
+    maxk = int(np.ceil(16 * z / np.pi))
+    for k in range(maxk, 0, -1):  # Horner scheme over odd integers
+        m = 2 * k - 1
+        msquared, mfour, msix = m**2, m**4, m**6
+        qpower = np.power(q, 8 * k)
+        coeffs = np.array([1.0, k1a + k1b * msquared, k2a + k2b * msquared + k2c * mfour,
+                           k3a + k3b * msquared + k3c * mfour + k3d * msix])
+        k0to3 *= qpower
+        k0to3 += coeffs
+    k0to3 *= q
+    k0to3 *= _SQRT2PI
+    k0to3 /= np.array([z, 6 * zfour, 72 * z**7, 6480 * z**10])
+    q = np.exp(-_PI_SQUARED / 2 / zsquared)
+    ks = np.arange(maxk, 0, -1)
+    ksquared = ks**2
+    sqrt3z = _SQRT3 * z
+    kspi = np.pi * ks
+    qpwers = q**ksquared
+    k2extra = np.sum(ksquared * qpwers)
+    k2extra *= _PI_SQUARED * _SQRT2PI / (-36 * zthree)
+    k0to3[2] += k2extra
+    k3extra = np.sum((sqrt3z + kspi) * (sqrt3z - kspi) * ksquared * qpwers)
+    k3extra *= _PI_SQUARED * _SQRT2PI / (216 * zsix)
+    k0to3[3] += k3extra
+    k0to3 /= np.power(n * 1.0, np.arange(len(k0to3)) / 2.0)
+    return 1.0 - sum(k0to3)
+
+
+def chi2_contingency(table: np.ndarray) -> dict[str, Any]:
+    """scipy.stats.chi2_contingency's Pearson test (Yates' correction at one degree of freedom),
+    the same float operations, p-value from scipy.special's chi-squared survival function."""
+    from scipy import special
+
+    observed = np.asarray(table)
+    as_float = observed.astype(np.float64)
+    expected = (as_float.sum(axis=1, keepdims=True) * as_float.sum(axis=0, keepdims=True)
+                / as_float.sum())
+    dof = expected.size - sum(expected.shape) + expected.ndim - 1
+    if dof == 0:
+        return {"statistic": 0.0, "pvalue": 1.0, "dof": 0}
+    if dof == 1:
+        diff = expected - observed
+        observed = observed + np.minimum(0.5, np.abs(diff)) * np.sign(diff)
+    statistic = ((observed - expected) ** 2 / expected).sum()
+    return {"statistic": float(statistic), "pvalue": float(special.chdtrc(dof, statistic)), "dof": dof}
+
+
+def jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
+    """scipy.spatial.distance.jensenshannon (natural log), the same operations, without its import."""
+    from scipy.special import rel_entr
+
+    p, q = p / np.sum(p), q / np.sum(q)
+    m = (p + q) / 2.0
+    return float(np.sqrt((np.sum(rel_entr(p, m)) + np.sum(rel_entr(q, m))) / 2.0))
 
 
 def _merge_pass(xs: np.ndarray, ys: np.ndarray, block: int) -> tuple:
@@ -250,25 +374,17 @@ def category_name(key: Any) -> str:
 
 def categorical(ref_counts: dict[str, int], cur_counts: dict[str, int]) -> dict[str, Any]:
     """Chi-squared (scipy's chi2_contingency on the 2×K table), PSI, Jensen–Shannon, new categories."""
-    from scipy import stats
-    from scipy.spatial import distance
-
     cats = sorted(set(ref_counts) | set(cur_counts), key=lambda c: (-ref_counts.get(c, 0), c))
     table = np.array([[ref_counts.get(c, 0) for c in cats], [cur_counts.get(c, 0) for c in cats]],
                      dtype=np.int64)
     n1, n2 = int(table[0].sum()), int(table[1].sum())
     if n1 == 0 or n2 == 0:
         raise ValueError("both samples need at least one row")
-    if len(cats) > 1:
-        res = stats.chi2_contingency(table)
-        chi2 = {"statistic": float(res.statistic), "pvalue": float(res.pvalue), "dof": int(res.dof)}
-    else:
-        chi2 = {"statistic": 0.0, "pvalue": 1.0, "dof": 0}
     ref_share, cur_share = table[0] / n1, table[1] / n2
     return {
-        "chi2": chi2,
+        "chi2": chi2_contingency(table),
         "psi": psi(ref_share, cur_share),
-        "jensen_shannon": float(distance.jensenshannon(ref_share, cur_share)),
+        "jensen_shannon": jensen_shannon(ref_share, cur_share),
         "unseen_categories": [c for c in cats if ref_counts.get(c, 0) == 0],
         "vanished_categories": [c for c in cats if cur_counts.get(c, 0) == 0],
         "shares": {c: {"reference": float(r), "current": float(k)}

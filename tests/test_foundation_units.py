@@ -15,7 +15,7 @@ from pipeline.io import atomic_path, load_model, read_csv, save_model, write_jso
 from pipeline.prepare import split, window
 from pipeline.schema import from_params, infer
 from pipeline.simulate import SCENARIOS, simulate
-from pipeline.train import sample_space
+from pipeline.train import suggest
 
 
 def test_simulate_same_arguments_same_bytes(tmp_path):
@@ -148,15 +148,27 @@ def test_models_are_byte_deterministic_and_untrusted_types_refused(tmp_path):
         load_model(tmp_path / "pickle.skops")
 
 
-def test_sample_space_is_seeded_and_typed():
+def test_search_space_is_seeded_and_typed():
+    import optuna
+
+    from pipeline.train import study
+
     space = {"lr": {"low": 0.01, "high": 0.3, "log": True}, "depth": {"low": 2, "high": 6, "int": True},
-             "leaf": [1, 5], "fixed": 3}
-    a, b = sample_space(space, 5, 1), sample_space(space, 5, 1)
-    assert a == b and len(a) == 5 and a != sample_space(space, 5, 2)
+             "leaf": [1, 5, None], "fixed": 3}
+
+    def sampled(seed: int) -> list[dict]:
+        trials: list[dict] = []
+        study({}, seed, True).optimize(lambda t: trials.append(suggest(t, space)) or 0.0, n_trials=5)
+        return trials
+
+    a, b = sampled(1), sampled(1)
+    assert a == b and len(a) == 5 and a != sampled(2)
     for trial in a:
         assert 0.01 <= trial["lr"] <= 0.3 and isinstance(trial["depth"], int) and 2 <= trial["depth"] <= 6
-        assert trial["leaf"] in (1, 5) and trial["fixed"] == 3
-    assert sample_space({}, 4, 0) == [{}]
+        assert trial["leaf"] in (1, 5, None) and trial["fixed"] == 3
+    pruning = {"pruning": {"startup_trials": 1, "warmup_rounds": 5, "interval_rounds": 1}}
+    assert isinstance(study(pruning, 0, True).pruner, optuna.pruners.MedianPruner)
+    assert isinstance(study({}, 0, True).pruner, optuna.pruners.NopPruner)
 
 
 def test_window_strategies(tmp_path):

@@ -1,0 +1,66 @@
+"""The search's speed-ups keep the models honest: shared bins give the model that is saved, pruning
+stops a trial that trails the finished ones, and the forest's row cap is the default below it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.train import binned, fit_trial, study
+
+
+@pytest.fixture(scope="module")
+def data() -> dict:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 6))
+    y = np.digitize(X[:, 0] + 0.5 * X[:, 1] + rng.normal(scale=0.5, size=3000), [-0.5, 0.5])
+    return {"Xt": X[:2400], "yt": y[:2400], "Xv": X[2400:], "yv": y[2400:], "n_classes": 3}
+
+
+@pytest.mark.parametrize("family", ["xgboost", "lightgbm"])
+def test_a_trial_on_shared_bins_is_the_model_that_is_saved(family, data):
+    bins = binned(family, data, 1)
+    hp = {"n_estimators": 200, "learning_rate": 0.2}
+    cfg = {"early_stopping_rounds": 10}
+    proba, finish = fit_trial(family, hp, data, bins, cfg, 0, 1)
+    again, _ = fit_trial(family, hp, data, bins, cfg, 0, 1)  # the bins are reused, not consumed
+    model = finish()
+    assert np.array_equal(proba, again)
+    np.testing.assert_allclose(model.predict_proba(data["Xv"]), proba, rtol=0, atol=1e-12)
+    rounds = model.best_iteration + 1 if family == "xgboost" else model.n_estimators
+    assert 0 < rounds < 200  # early stopping chose the rounds that are saved
+
+
+def test_median_pruning_stops_a_trial_that_trails_the_finished_ones(data):
+    import optuna
+
+    bins = binned("lightgbm", data, 1)
+    pruning = {"pruning": {"startup_trials": 1, "warmup_rounds": 5, "interval_rounds": 5}}
+    s = study(pruning, 0, True)
+    stopped_at: list[int] = []
+
+    def objective(trial):
+        rate = 0.3 if trial.number == 0 else 0.001  # the second learns ~300x slower: hopeless
+
+        def on_round(step, loss):
+            trial.report(-loss, step)
+            if trial.should_prune():
+                stopped_at.append(step)
+                raise optuna.TrialPruned()
+
+        fit_trial("lightgbm", {"n_estimators": 100, "learning_rate": rate}, data, bins,
+                  {"early_stopping_rounds": 0}, 0, 1, on_round=on_round)
+        return 0.0
+
+    s.optimize(objective, n_trials=2)
+    states = [t.state for t in s.trials]
+    assert states == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED]
+    assert stopped_at == [5]  # the first round it was allowed to be judged at
+
+
+def test_forest_row_cap_is_the_default_bootstrap_below_it(data):
+    capped, _ = fit_trial("random_forest", {"n_estimators": 5, "max_samples": 10_000}, data, {}, {}, 0, 1)
+    default, _ = fit_trial("random_forest", {"n_estimators": 5}, data, {}, {}, 0, 1)
+    assert np.array_equal(capped, default)
+    small, _ = fit_trial("random_forest", {"n_estimators": 5, "max_samples": 200}, data, {}, {}, 0, 1)
+    assert not np.array_equal(small, default)
