@@ -100,7 +100,7 @@ def write_frame(path: str | Path, frame) -> None:
     path = Path(path)
     with atomic_path(path) as tmp:
         if path.suffix == ".parquet":
-            frame.to_parquet(tmp, index=False)
+            frame.to_parquet(tmp, index=False, compression="zstd")  # ~30 % smaller than snappy
         else:
             frame.to_csv(tmp, index=False)
 
