@@ -30,7 +30,7 @@ def _children() -> list[str]:
 
 @pytest.mark.slow
 def test_example_pipeline_on_a_two_worker_cluster_matches_local_training(tmp_path):
-    project = make_project(tmp_path, rows=3000)
+    project = make_project(tmp_path, rows=6000)
     run(["dvc", "repro"], project)
     local = json.loads((project / "reports" / "metrics.json").read_text())
     local_candidates = {f: json.loads((project / "reports" / "candidates" / f"{f}.json").read_text())
@@ -57,7 +57,7 @@ def test_example_pipeline_on_a_two_worker_cluster_matches_local_training(tmp_pat
         scored = tmp_path / f"{family}.csv"
         cli(["predict", str(batch), "-o", str(scored), "--model",
              f"models/candidates/{family}.skops"], project)
-        assert len(scored.read_text().splitlines()) == 3001
+        assert len(scored.read_text().splitlines()) == 6001
 
 
 def _metric(metrics: dict, name: str) -> float:
