@@ -46,7 +46,8 @@ def test_example_pipeline_end_to_end_from_parquet_batches(tmp_path):
     raw = simulate_batches(tmp_path / "new", ["2024-04"], 300, suffix=".parquet")[0]
     frame = pd.read_parquet(raw).drop(columns=["nivel_riesgo"]).iloc[::-1]
     frame.to_parquet(raw, index=False)
-    cli(["predict", str(raw), "-o", str(tmp_path / "scored.parquet")], project)
+    cli(["predict", str(raw), "-o", str(tmp_path / "scored.parquet"), "--model", "models/model.skops"],
+        project)  # the reproduced, uncommitted model (the default is the registry's prod stage)
     scored = pd.read_parquet(tmp_path / "scored.parquet")
     assert scored["id_solicitud"].tolist() == frame["id_solicitud"].tolist()
 
