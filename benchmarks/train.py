@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipeline.train import TIMINGS  # noqa: E402  (where the train stage leaves its console timings)
-from tests.conftest import make_project, run  # noqa: E402  (the same temp-project builder as the tests)
+from tests.support.project import make_project, run  # noqa: E402  (the same temp-project builder as the tests)
 
 PERIODS = [f"2024-{m:02d}" for m in range(1, 7)]
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import cli, make_project, run, write_params
 
 from pipeline import cli as pipeline_cli
 from pipeline.compare import (
@@ -26,6 +25,7 @@ from pipeline.compare import (
 )
 from pipeline.errors import PipelineError
 from pipeline.metrics import classification_metrics, lookup
+from tests.support.project import cli, make_project, run, write_params
 
 CLASSES = ["Bajo", "Medio", "Alto"]
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, cli, env, make_project, run, simulate_batches
+
+from tests.support.project import ROOT, cli, env, make_project, run, simulate_batches
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import env, run
-from workflow_replay import Event, FakeGitHub, MergeRefused, Replayer, install_hooks, merge_pr
+
+from tests.support.project import env, run
+from tests.support.replay import Event, FakeGitHub, MergeRefused, Replayer, install_hooks, merge_pr
 
 PUSH_BACK = {  # a job that commits back to the PR branch with the job's GITHUB_TOKEN
     "name": "t", "on": {"pull_request": {"branches": ["main"]}}, "permissions": {},

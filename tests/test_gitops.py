@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, env, make_project, run, simulate_batches
-from workflow_replay import (
+
+from tests.support.project import ROOT, env, make_project, run, simulate_batches
+from tests.support.replay import (
     Event,
     FakeGitHub,
     MergeRefused,

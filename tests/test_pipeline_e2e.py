@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import cli, make_project, run, simulate_batches, write_params
+from tests.support.project import cli, make_project, run, simulate_batches, write_params
 
 pytestmark = pytest.mark.slow
 

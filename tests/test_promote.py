@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run
 
 from pipeline import promote as PR
 from pipeline.errors import PipelineError
+from tests.support.project import run
 
 PARAMS = {"schema": {"critical_class": "Alto"},
           "registry": {"model": "credit-risk", "stage": "prod", "artifact": "models/model.skops",
