@@ -57,11 +57,12 @@ test: install
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
-## lint: ruff, zizmor and the GitHub workflow schema
+## lint: ruff, zizmor (workflows and local actions) and GitHub's workflow and action schemas
 lint: install
 	$(VENV)/bin/ruff check pipeline tests benchmarks
-	$(VENV)/bin/zizmor --offline .github/workflows
+	$(VENV)/bin/zizmor --offline .github
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yaml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-actions .github/actions/*/action.yml
 
 ## dvc-remote: CI: the DVC remote from $DVC_REMOTE_URL (s3://, ssh://, a folder), credentials from env
 ## (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for S3; DVC_SSH_KEY, a private key, for SSH). Written to

@@ -37,6 +37,7 @@ from tests.support.replay import (
 )
 
 WORKFLOWS = ROOT / ".github" / "workflows"
+ACTIONS = ROOT / ".github" / "actions"
 
 
 # --- the harness ----------------------------------------------------------------------------------
@@ -534,13 +535,22 @@ def _steps(path: str) -> list[dict]:
 
 def test_workflows_follow_githubs_rules():
     """What the replay cannot run: CML's setup action, uv's origin, triggers and the gate's shape."""
-    for path in WORKFLOWS.glob("*.yaml"):
+    actions = {p: yaml.safe_load(p.read_text())["runs"]["steps"] for p in ACTIONS.glob("*/action.yml")}
+    assert ACTIONS / "setup" / "action.yml" in actions
+    for path in [*WORKFLOWS.glob("*.yaml"), *actions]:
         text = path.read_text()
         assert "skip ci]" not in text.replace("No `[skip ci]`", ""), f"{path.name}: a skip marker"
         assert "astral-sh/setup-uv" not in text, f"{path.name}: one uv, the Makefile's pinned one"
-        for step in _steps(path.name):
+        for step in actions.get(path) or _steps(path.name):
             if step.get("uses", "").startswith("iterative/setup-cml"):
                 assert step["with"] == {"version": "v0.20.6", "vega": False}, path.name
+    # a local action is read from the workspace: the job checks the repository out before using it
+    for path in WORKFLOWS.glob("*.yaml"):
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            uses = [s.get("uses", "") for s in job.get("steps", [])]
+            local = [i for i, u in enumerate(uses) if u.startswith("./.github/actions/")]
+            checkout = [i for i, u in enumerate(uses) if u.startswith("actions/checkout@")]
+            assert not local or (checkout and checkout[0] < local[0]), f"{path.name} {name}"
     pr = yaml.safe_load((WORKFLOWS / "pr.yaml").read_text())
     on = pr.get("on", pr.get(True))
     assert "paths" not in on["pull_request"], "a paths filter leaves the required check expected forever"
