@@ -145,14 +145,14 @@ site: install
 
 ## bench: the benchmarks (figures and ratios against a baseline run beside them; several minutes)
 bench: install
-	$(PY) benchmarks/train.py
-	$(PY) benchmarks/validate.py
-	$(PY) benchmarks/drift.py
-	$(PY) benchmarks/compare.py
-	$(PY) benchmarks/memory.py
-	$(PY) benchmarks/scaling.py
-	$(PY) benchmarks/gate_power.py
-	$(PY) benchmarks/label_free.py
+	$(PY) -m benchmarks.train
+	$(PY) -m benchmarks.validate
+	$(PY) -m benchmarks.drift
+	$(PY) -m benchmarks.compare
+	$(PY) -m benchmarks.memory
+	$(PY) -m benchmarks.scaling
+	$(PY) -m benchmarks.gate_power
+	$(PY) -m benchmarks.label_free
 
 clean:
 	rm -rf $(VENV) .pytest_cache

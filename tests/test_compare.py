@@ -164,11 +164,7 @@ def test_gate_judges_intervals_in_both_modes_on_a_lower_is_better_metric():
 def test_gate_power_and_false_promotion_at_the_example_size():
     """The simulation of benchmarks/gate_power.py, small: the old rule misses most true +1-point gains;
     superiority promotes them, and neither mode promotes a model that is 2 points worse."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from gate_power import old_rule, paired_sample
-
+    from benchmarks.gate_power import old_rule, paired_sample
     from pipeline.compare import bootstrap_deltas as paired_bootstrap_deltas
     from pipeline.compare import flat_metrics, gate_intervals
 
