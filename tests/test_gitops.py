@@ -131,14 +131,20 @@ def test_workflows_lint_clean():
     bin_dir = Path(sys.executable).parent
     files = sorted(str(p) for p in WORKFLOWS.glob("*.yaml"))
     assert {Path(f).name for f in files} >= {"pr.yaml", "promote.yaml", "reproduce.yaml"}
-    zizmor = subprocess.run([str(bin_dir / "zizmor"), "--offline", str(WORKFLOWS)], capture_output=True,
-                            text=True)
+    zizmor = subprocess.run([str(bin_dir / "zizmor"), "--offline", str(WORKFLOWS.parent)],
+                            capture_output=True, text=True)  # the workflows and the local actions
     assert zizmor.returncode == 0, zizmor.stdout + zizmor.stderr
+    assert f"completed {ACTIONS / 'setup' / 'action.yml'}" in zizmor.stderr  # audited, not skipped
     schema = subprocess.run([str(bin_dir / "check-jsonschema"), "--builtin-schema",
                              "vendor.github-workflows", *files], capture_output=True, text=True)
     assert schema.returncode == 0, schema.stdout + schema.stderr
+    actions = sorted(str(p) for p in ACTIONS.glob("*/action.yml"))
+    schema = subprocess.run([str(bin_dir / "check-jsonschema"), "--builtin-schema",
+                             "vendor.github-actions", *actions], capture_output=True, text=True)
+    assert actions and schema.returncode == 0, schema.stdout + schema.stderr
     makefile = (ROOT / "Makefile").read_text()
-    assert "zizmor --offline .github/workflows" in makefile and "vendor.github-workflows" in makefile
+    assert "zizmor --offline .github\n" in makefile and "vendor.github-workflows" in makefile
+    assert "vendor.github-actions .github/actions/*/action.yml" in makefile
 
 
 def test_workflow_security_rules():
@@ -152,12 +158,17 @@ def test_workflow_security_rules():
             assert "permissions" in job, f"{path.name}:{job_id} has no job-level permissions"
             for step in job.get("steps", []):
                 assert "${{" not in step.get("run", ""), f"{path.name}: expression inside run"
-                if "uses" in step:
+                if "uses" in step and not step["uses"].startswith("./"):  # a local action: this commit's
                     assert len(step["uses"].split("@")[1]) == 40, step["uses"]
                 if step.get("uses", "").startswith("actions/checkout"):
                     pushes = any(w in s.get("run", "") for s in job["steps"]
                                  for w in ("commit-back", "git push", "make monitoring-publish"))
                     assert step["with"]["persist-credentials"] is pushes, f"{path.name}:{job_id}"
+    for path in ACTIONS.glob("*/action.yml"):  # the local actions' own steps: the same rules
+        for step in yaml.safe_load(path.read_text())["runs"]["steps"]:
+            assert "${{" not in step.get("run", ""), f"{path}: expression inside run"
+            if "uses" in step:
+                assert len(step["uses"].split("@")[1]) == 40, step["uses"]
 
 
 # --- the story ------------------------------------------------------------------------------------
