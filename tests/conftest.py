@@ -6,13 +6,23 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.project import env, make_project
+from tests.support.project import env, make_project, run
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A small committed git + DVC project (three 1,200-row stable batches, fast params)."""
     return make_project(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def reproduced_example(tmp_path_factory) -> Path:
+    """The small project after one real `dvc repro`, shared by the session (tests copy it with
+    `copy_project`, never change it): outputs and DVC cache in place, not committed (HEAD holds the
+    batches and no model)."""
+    project = make_project(tmp_path_factory.mktemp("reproduced-example"))
+    run(["dvc", "repro", "-q"], project)  # a subprocess: its DVC config stays in the temp dir (env)
+    return project
 
 
 @pytest.fixture(autouse=True)

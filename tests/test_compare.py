@@ -25,7 +25,7 @@ from pipeline.compare import (
 )
 from pipeline.errors import PipelineError
 from pipeline.metrics import classification_metrics, lookup
-from tests.support.project import cli, make_project, run, write_params
+from tests.support.project import cli, copy_project, run, write_params
 
 CLASSES = ["Bajo", "Medio", "Alto"]
 
@@ -193,10 +193,9 @@ def test_gate_power_and_false_promotion_at_the_example_size():
 
 
 @pytest.fixture(scope="module")
-def reproduced(tmp_path_factory) -> Path:
-    """A committed project after a real `dvc repro`: HEAD holds the production model."""
-    project = make_project(tmp_path_factory.mktemp("compare"))
-    run(["dvc", "repro", "-q"], project)
+def reproduced(tmp_path_factory, reproduced_example) -> Path:
+    """A committed project after a real `dvc repro` (the session's): HEAD holds the production model."""
+    project = copy_project(reproduced_example, tmp_path_factory.mktemp("compare"))
     run(["git", "add", "-A"], project)
     run(["git", "commit", "-q", "-m", "reproduce the pipeline"], project)
     return project

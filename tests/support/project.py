@@ -134,3 +134,11 @@ def make_project(base: Path, periods: list[str] | None = None, rows: int = 1200,
         run(["git", "add", "-A"], project)
         run(["git", "commit", "-q", "-m", "initial project"], project)
     return project
+
+
+def copy_project(src: Path, base: Path) -> Path:
+    """A private copy of a prepared project (git history, DVC cache, outputs) at `base/project`, where
+    make_project would put it: tests share one expensive `dvc repro` and change only their copy."""
+    dest = base / "project"
+    shutil.copytree(src, dest, symlinks=True)
+    return dest
