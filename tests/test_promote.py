@@ -19,8 +19,8 @@ import pytest
 import yaml
 from conftest import run
 
-from pipeline import promote as PR
 from pipeline.errors import PipelineError
+from pipeline.gitops import promote as PR
 
 PARAMS = {"schema": {"critical_class": "Alto"},
           "registry": {"model": "credit-risk", "stage": "prod", "artifact": "models/model.skops",

@@ -13,8 +13,8 @@ import pytest
 import yaml
 from conftest import cli, make_project, run, simulate_batches
 
-from pipeline import retrain as R
 from pipeline.errors import PipelineError
+from pipeline.gitops import retrain as R
 from pipeline.params import replace_block
 
 

@@ -1,6 +1,6 @@
 """The facts the site shows, read from git and the reports: no rendering here.
 
-Registry: the version tags (`pipeline.promote.history`) with each version's model card and, when
+Registry: the version tags (`pipeline.gitops.promote.history`) with each version's model card and, when
 committed at that version's commit, its promotion report. Monitoring: `history.csv` and
 `latest.json` as the monitoring ref holds them (the work tree when no ref is given), and every
 earlier `latest.json` from that ref's git history (alerts and triggers over time, drift per
@@ -16,8 +16,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pipeline import promote
-from pipeline.monitor import HISTORY, LATEST, OUT_DIR
+from pipeline.gitops import promote
+from pipeline.monitoring.monitor import HISTORY, LATEST, OUT_DIR
 
 REPORTS = ("reports/report.md", "reports/comparison.json")  # the PR report, where a commit holds it
 VALIDATION = Path("reports/validation.json")

@@ -8,7 +8,7 @@ array for a number, or counts per category for a category). Peak memory is one n
 both sides plus what the exact statistics need to sort it (stats.numeric), whatever the width of the
 table; `benchmarks/memory.py` measures it.
 
-Why pyarrow datasets rather than DuckDB or Dask: the statistics stay the ones in pipeline.stats
+Why pyarrow datasets rather than DuckDB or Dask: the statistics stay the ones in pipeline.core.stats
 (one implementation, equal to scipy), fed the same float64 values in the same order as the in-memory
 path, so streamed and in-memory results are the same numbers; DuckDB would need the KS, Mann–Whitney
 and Wasserstein passes rewritten in SQL (a second implementation to keep equal to scipy), and Dask
@@ -93,7 +93,7 @@ class CategoryCounts:
     def __init__(self, chunks) -> None:
         import pyarrow.compute as pc
 
-        from pipeline.stats import MISSING
+        from pipeline.core.stats import MISSING
 
         counts: dict[str, int] = {}
         for chunk in chunks:
@@ -106,7 +106,7 @@ class CategoryCounts:
 def _check_readable(path: Path) -> None:
     import pyarrow.parquet as pq
 
-    from pipeline.io import PARQUET_CONTRACT, require_file
+    from pipeline.core.files import PARQUET_CONTRACT, require_file
 
     require_file(path, PARQUET_CONTRACT)
     try:

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import params as P
+from pipeline.core.schema import Schema
 from pipeline.errors import PipelineError, UnfetchableError
-from pipeline.schema import Schema
 
 REPORT = Path("reports/drift.json")
 FIGURES = Path("reports/drift")
@@ -66,8 +66,8 @@ def data_drift(reference, current, numeric: list[str], categorical: list[str],
     import os
     from concurrent.futures import ThreadPoolExecutor
 
-    from pipeline import stats
-    from pipeline.columns import ParquetColumns
+    from pipeline.core import stats
+    from pipeline.core.columns import ParquetColumns
 
     cfg = settings(cfg)
     bins = int(cfg["psi_bins"])
@@ -81,7 +81,7 @@ def data_drift(reference, current, numeric: list[str], categorical: list[str],
         return out
 
     # one column per core: numpy's sorts and array passes release the GIL. A streamed side
-    # (pipeline.columns) reads each column here, so it stays one column at a time: parallel columns
+    # (pipeline.core.columns) reads each column here, so it stays one column at a time: parallel columns
     # would hold several of them at once and multiply the peak memory the streaming bounds.
     columns = [*numeric, *categorical]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -93,16 +93,16 @@ def data_drift(reference, current, numeric: list[str], categorical: list[str],
 
 
 def _counts(values) -> dict[str, int]:
-    """Counts per category: counted here, or already counted while streaming (pipeline.columns)."""
-    from pipeline import stats
-    from pipeline.columns import CategoryCounts
+    """Counts per category: counted here, or already counted while streaming (pipeline.core.columns)."""
+    from pipeline.core import stats
+    from pipeline.core.columns import CategoryCounts
 
     return dict(values.counts) if isinstance(values, CategoryCounts) else stats.category_counts(values)
 
 
 def _numeric_column(reference, current, col: str, bins: int) -> dict[str, Any]:
     """One column of each side at a time (a streamed column is read here, sorted, then dropped)."""
-    from pipeline import stats
+    from pipeline.core import stats
 
     try:
         xs, ref_missing = stats.sorted_values(reference[col])
@@ -138,7 +138,7 @@ def _text_sample(*columns) -> str:
 
 def verdict(features: dict[str, dict[str, Any]], cfg: dict[str, Any]) -> dict[str, Any]:
     """Benjamini–Hochberg across columns, then significance AND effect size; the dataset decision."""
-    from pipeline import stats
+    from pipeline.core import stats
 
     cfg = settings(cfg)
     names = list(features)
@@ -190,7 +190,7 @@ def predictions(model, frame, schema: Schema):
     """The model's class probabilities and predicted class as a frame of drift columns."""
     import pandas as pd
 
-    from pipeline.evaluate import predict_proba
+    from pipeline.stages.evaluate import predict_proba
 
     proba = predict_proba(model, frame, schema)
     classes = list(schema.classes)
@@ -231,8 +231,8 @@ def concept_drift(model, reference, current, schema: Schema, cfg: dict[str, Any]
     metrics: honest, held out) or else its score on the reference rows.
     """
 
-    from pipeline import stats
-    from pipeline.metrics import classification_metrics, lookup
+    from pipeline.core import stats
+    from pipeline.core.metrics import classification_metrics, lookup
 
     cfg = settings(cfg)
     c_cfg = cfg["concept"]
@@ -276,7 +276,7 @@ def concept_drift(model, reference, current, schema: Schema, cfg: dict[str, Any]
         performance["reference_source"] = "reference rows (in-sample when they are the training data)"
     degraded = False
     if performance.get("reference") is not None:
-        from pipeline.metrics import higher_is_better
+        from pipeline.core.metrics import higher_is_better
 
         sign = 1 if higher_is_better(metric) else -1
         ref_value = performance["reference"]
@@ -303,7 +303,7 @@ def _relation(ref_x, y_ref, cur_x, y_cur, bins: int) -> dict[str, Any]:
     import numpy as np
     from scipy import special
 
-    from pipeline import stats
+    from pipeline.core import stats
 
     def corr(x, y):
         x = stats._as_float(x)
@@ -340,7 +340,7 @@ def _relation(ref_x, y_ref, cur_x, y_cur, bins: int) -> dict[str, Any]:
 def confusion_metric(cm, metric: str, classes: list[str]):
     """A metric from confusion matrices (…, k, k) (rows true, columns predicted), vectorised.
 
-    Same definitions as pipeline.metrics.classification_metrics (zero_division=0), so a bootstrap over
+    Same definitions as pipeline.core.metrics.classification_metrics (zero_division=0), so a bootstrap over
     thousands of resamples costs one multinomial draw instead of thousands of sklearn calls.
     """
     import numpy as np
@@ -373,7 +373,7 @@ def bootstrap_interval(y, proba, classes: list[str], metric: str, resamples: int
     """Percentile bootstrap interval of `metric` over the rows."""
     import numpy as np
 
-    from pipeline.metrics import brier, classification_metrics, lookup
+    from pipeline.core.metrics import brier, classification_metrics, lookup
 
     if resamples <= 0 or len(y) == 0:
         return None, None
@@ -410,9 +410,9 @@ def bootstrap_interval(y, proba, classes: list[str], metric: str, resamples: int
 
 def choose_reference(params: dict[str, Any], files: list[Path], rev: str):
     """The production model's training batches (minus the current one), or a fallback that says why."""
-    from pipeline.prepare import window
-    from pipeline.promote import production_ref
-    from pipeline.revision import production
+    from pipeline.core.revision import production
+    from pipeline.gitops.promote import production_ref
+    from pipeline.stages.prepare import window
 
     current = files[-1]
     ref = production_ref(params, rev)
@@ -441,7 +441,7 @@ def choose_reference(params: dict[str, Any], files: list[Path], rev: str):
         elif not listed:
             reason = f"the model card of {rev} lists no training batch other than the current one"
         else:
-            from pipeline.io import sha256
+            from pipeline.core.files import sha256
 
             changed = [e["path"] for e in entries if isinstance(e, dict) and e.get("sha256")
                        and Path(e["path"]).exists() and sha256(e["path"]) != e["sha256"]]
@@ -528,8 +528,8 @@ def write_figures(result: dict[str, Any], reference, current, directory: Path,
     """drift.png (every feature's effect size against its threshold) and overlays of drifted ones."""
     import numpy as np
 
-    from pipeline.io import save_figure, write_json
-    from pipeline.plots import _plt
+    from pipeline.core.files import save_figure, write_json
+    from pipeline.core.plots import _plt
 
     plt = _plt()
     directory.mkdir(parents=True, exist_ok=True)
@@ -571,7 +571,7 @@ def write_figures(result: dict[str, Any], reference, current, directory: Path,
     for name in result["drifted_features"][:MAX_OVERLAYS]:
         fig, ax = plt.subplots(figsize=(5, 3.2))
         if feats[name]["type"] == "numeric":
-            from pipeline import stats
+            from pipeline.core import stats
 
             a = stats._as_float(reference[name])
             b = stats._as_float(current[name])
@@ -619,8 +619,8 @@ def held_out_rows(files: list[Path], lengths: list[int], card: dict[str, Any]):
     the split bit masks in its card), and a note; None when the card records none of them."""
     import numpy as np
 
-    from pipeline.io import sha256
-    from pipeline.prepare import unpack_rows
+    from pipeline.core.files import sha256
+    from pipeline.stages.prepare import unpack_rows
 
     entries = {Path(e.get("path", "")).as_posix(): e for e in (card.get("data") or {}).get("files") or []}
     parts = []
@@ -645,11 +645,11 @@ def _read(paths: list[Path], schema_columns: list[str] | None = None, numeric: l
     `lengths`, when given, receives each file's row count (in order).
 
     Parquet batches with more than `limit_rows` rows together are not read: their columns are
-    streamed one at a time while the statistics need them (pipeline.columns)."""
+    streamed one at a time while the statistics need them (pipeline.core.columns)."""
     import pandas as pd
 
-    from pipeline import columns
-    from pipeline.io import read_table
+    from pipeline.core import columns
+    from pipeline.core.files import read_table
 
     if limit_rows is not None and columns.streamable(paths, limit_rows):
         source = columns.ParquetColumns(paths)
@@ -677,7 +677,7 @@ def _check_numeric(path, frame, numeric: list[str]) -> None:
     """Text in a numeric column: one line naming the file, the column and the rule."""
     import pandas as pd
 
-    from pipeline.columns import ParquetColumns, numeric_types_error
+    from pipeline.core.columns import ParquetColumns, numeric_types_error
 
     if isinstance(frame, ParquetColumns):  # types from the Parquet schema, no column read
         error = numeric_types_error(frame, numeric)
@@ -707,7 +707,7 @@ def analyse(reference, current, schema: Schema | None, numeric: list[str], categ
 
     `held_out`: the reference rows the model never trained on, for its reference predictions (a
     forest's outputs on its own training rows are overconfident, so every month would "drift")."""
-    from pipeline.columns import ParquetColumns
+    from pipeline.core.columns import ParquetColumns
 
     result = data_drift(reference, current, numeric, categorical, cfg)
     streamed = isinstance(reference, ParquetColumns) or isinstance(current, ParquetColumns)
@@ -727,8 +727,8 @@ def analyse(reference, current, schema: Schema | None, numeric: list[str], categ
 
 
 def run_stage(params: dict[str, Any], output: Path = REPORT) -> dict[str, Any]:
-    from pipeline.io import batch_files, write_json
-    from pipeline.schema import from_params
+    from pipeline.core.files import batch_files, write_json
+    from pipeline.core.schema import from_params
 
     schema = from_params(params)
     cfg = _model_parts(params, P.section(params, "drift"))
@@ -772,7 +772,7 @@ def infer_columns(reference, current, exclude: set[str]) -> tuple[list[str], lis
     """Numeric when both sides parse as numbers; categorical otherwise; identifier-like text skipped."""
     import pandas as pd
 
-    from pipeline.columns import ParquetColumns
+    from pipeline.core.columns import ParquetColumns
 
     numeric, categorical, skipped = [], [], []
     for col in reference.columns:
@@ -798,8 +798,8 @@ def infer_columns(reference, current, exclude: set[str]) -> tuple[list[str], lis
 
 def run_files(params_path: str, reference_path: str, current_path: str, output: str,
               model_path: str | None = None, figures: str | None = None) -> dict[str, Any]:
-    from pipeline.io import load_model, write_json
-    from pipeline.schema import from_params
+    from pipeline.core.files import load_model, write_json
+    from pipeline.core.schema import from_params
 
     params = P.load(params_path) if Path(params_path).exists() else {}
     limit = int(settings(params.get("drift"))["in_memory_rows"])

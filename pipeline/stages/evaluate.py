@@ -8,7 +8,7 @@ from typing import Any
 
 from pipeline import params as P
 from pipeline.errors import PipelineError
-from pipeline.train import CANDIDATE_REPORTS, CANDIDATES, CARD_JSON, PRODUCTION_MODEL, one_blas_thread
+from pipeline.stages.train import CANDIDATE_REPORTS, CANDIDATES, CARD_JSON, PRODUCTION_MODEL, one_blas_thread
 
 METRICS = Path("reports/metrics.json")
 PLOTS = Path("reports/plots")
@@ -18,8 +18,8 @@ CARD_MD = Path("models/model_card.md")
 
 def select(params: dict[str, Any]) -> tuple[str, dict[str, dict]]:
     """Best family by the primary validation metric; ties go to the family listed first."""
-    from pipeline.io import read_json
-    from pipeline.metrics import higher_is_better
+    from pipeline.core.files import read_json
+    from pipeline.core.metrics import higher_is_better
 
     families = list(P.section(params, "models"))
     reports = {f: read_json(CANDIDATE_REPORTS / f"{f}.json") for f in families}
@@ -36,10 +36,18 @@ def predict_proba(model, frame, schema):
 
 
 def run(params: dict[str, Any]) -> dict[str, Any]:
-    from pipeline import plots
-    from pipeline.io import load_model, read_frame, read_json, sha256, write_bytes, write_json, write_text
-    from pipeline.metrics import classification_metrics, rounded
-    from pipeline.schema import from_params
+    from pipeline.core import plots
+    from pipeline.core.files import (
+        load_model,
+        read_frame,
+        read_json,
+        sha256,
+        write_bytes,
+        write_json,
+        write_text,
+    )
+    from pipeline.core.metrics import classification_metrics, rounded
+    from pipeline.core.schema import from_params
 
     schema = from_params(params)
     classes = list(schema.classes)
@@ -77,7 +85,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     card = {
         "model": {"family": family, "path": PRODUCTION_MODEL.as_posix(),
                   "sha256": sha256(PRODUCTION_MODEL), "bytes": PRODUCTION_MODEL.stat().st_size,
-                  "format": "skops (trusted-type list in pipeline/io.py)"},
+                  "format": "skops (trusted-type list in pipeline/core/files.py)"},
         "schema": {"target": schema.target, "classes": classes, "numeric": list(schema.numeric),
                    "categorical": list(schema.categorical), "id": schema.id, "time": schema.time},
         "data": {"window": manifest["strategy"], "files": manifest["files"],
@@ -150,7 +158,7 @@ def cli(args: argparse.Namespace) -> int:
 
 def summary_cli(args: argparse.Namespace) -> int:
     """What `make run` ends with: the selected model, its key numbers, where to look next."""
-    from pipeline.io import read_json
+    from pipeline.core.files import read_json
 
     if not METRICS.exists() or not CARD_JSON.exists():
         raise PipelineError(f"{METRICS}: not found (run `dvc repro` first)")

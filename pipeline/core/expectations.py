@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import params as P
+from pipeline.core.schema import Schema
 from pipeline.errors import PipelineError
-from pipeline.schema import Schema
 
 SEVERITIES = ("critical", "warning")
 DEFAULT_SUITE = "expectations/credit_risk.json"
@@ -274,9 +274,9 @@ def to_gx(suite: dict[str, Any], name: str | None = None, source: str = "suite")
 
 
 def init_cli(args: argparse.Namespace) -> int:
-    from pipeline.io import batch_files, write_text
-    from pipeline.schema import from_params
-    from pipeline.validate import read_batch
+    from pipeline.core.files import batch_files, write_text
+    from pipeline.core.schema import from_params
+    from pipeline.stages.validate import read_batch
 
     params = P.load(args.params)
     schema = from_params(params)

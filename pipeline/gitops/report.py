@@ -579,7 +579,7 @@ def _rows(path: Path, manifest: dict) -> int | None:
     if path.name in known:
         return known[path.name]
     try:
-        from pipeline.io import read_table
+        from pipeline.core.files import read_table
 
         return len(read_table(path))
     except PipelineError:
@@ -652,11 +652,11 @@ def assemble(sections: list[Section], budget: int = BUDGET) -> str:
 
 def build(params: dict[str, Any], params_path: str, out: Path, base: str | None = None,
           notes: list[str] | None = None) -> str:
-    from pipeline.compare import COMPARISON
-    from pipeline.io import sha256
-    from pipeline.promote import settings
-    from pipeline.revision import resolve
-    from pipeline.train import PRODUCTION_MODEL
+    from pipeline.core.files import sha256
+    from pipeline.core.revision import resolve
+    from pipeline.gitops.compare import COMPARISON
+    from pipeline.gitops.promote import settings
+    from pipeline.stages.train import PRODUCTION_MODEL
 
     comparison, cerr = _load(COMPARISON)
     if cerr:
@@ -701,7 +701,7 @@ def link_images(text: str, out: Path, base_url: str) -> str:
 
 
 def cli(args: argparse.Namespace) -> int:
-    from pipeline.io import write_text
+    from pipeline.core.files import write_text
 
     out = Path(args.output)
     text = build(P.load(args.params), args.params, out, args.base, args.note)

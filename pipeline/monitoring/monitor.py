@@ -1,7 +1,7 @@
 """Monitoring: the production model scored period by period on the batches that arrived after it.
 
 `python -m pipeline monitor` (run monthly by .github/workflows/scheduled.yaml) loads the production
-model of a git revision (`pipeline.revision.production`), finds the batches newer than its training
+model of a git revision (`pipeline.core.revision.production`), finds the batches newer than its training
 window and, per period, computes accuracy, F1 (weighted and per class), ROC-AUC, calibration (ECE),
 low-confidence predictions, data drift and prediction drift against the training window. Then:
 
@@ -58,19 +58,19 @@ class Deployment:
     commit: str
 
 
-# --- git: versions, dates (the registry's tags, read by pipeline.promote) ---------------------------
+# --- git: versions, dates (the registry's tags, read by pipeline.gitops.promote) ---------------------------
 
 
 def _git(*args: str) -> str:
-    from pipeline.promote import git
+    from pipeline.gitops.promote import git
 
     return git(*args).strip()
 
 
 def deployments(params: dict[str, Any], model_sha: str) -> tuple[Deployment | None, Deployment | None]:
-    """The version holding the production model (`pipeline.promote.history`) and the version that
+    """The version holding the production model (`pipeline.gitops.promote.history`) and the version that
     was in production before it; (None, None) for an unregistered model."""
-    from pipeline import promote
+    from pipeline.gitops import promote
 
     hist = promote.history(promote.settings(params))
     names = {v.version for v in hist.versions.values() if v.sha256 == model_sha}
@@ -113,8 +113,8 @@ def _read_verified(entry: dict[str, Any], commit: str):
 
     import pandas as pd
 
-    from pipeline.io import read_table, sha256
-    from pipeline.revision import read_bytes
+    from pipeline.core.files import read_table, sha256
+    from pipeline.core.revision import read_bytes
 
     path = Path(entry["path"])
     if path.exists() and sha256(path) == entry.get("sha256"):
@@ -129,9 +129,10 @@ def _read_verified(entry: dict[str, Any], commit: str):
 
 def _streamed_reference(entries: list[dict[str, Any]], drift_cfg: dict[str, Any]):
     """A training window of Parquet files over drift.in_memory_rows, unchanged in the work tree:
-    its columns streamed (pipeline.columns) instead of one frame; None otherwise."""
-    from pipeline import columns, drift
-    from pipeline.io import sha256
+    its columns streamed (pipeline.core.columns) instead of one frame; None otherwise."""
+    from pipeline.core import columns
+    from pipeline.core.files import sha256
+    from pipeline.stages import drift
 
     paths = [Path(e["path"]) for e in entries]
     if not columns.streamable(paths, int(drift.settings(drift_cfg)["in_memory_rows"])):
@@ -143,7 +144,7 @@ def _streamed_reference(entries: list[dict[str, Any]], drift_cfg: dict[str, Any]
 
 def select_batches(params: dict[str, Any], card: dict[str, Any], explicit: list[str] | None) -> list[Path]:
     """Batches to score: those given, else every batch newer than the newest training batch."""
-    from pipeline.io import batch_files
+    from pipeline.core.files import batch_files
 
     if explicit:
         paths = [Path(p) for p in explicit]
@@ -170,7 +171,7 @@ def holdout(card: dict[str, Any], commit: str, schema):
     rows are exactly known (masks) or rebuilt (to be checked against the card's test score)."""
     import pandas as pd
 
-    from pipeline.prepare import split, unpack_rows
+    from pipeline.stages.prepare import split, unpack_rows
 
     files = card.get("data", {}).get("files") or []
     if files and all(f.get("splits") and f.get("file_rows") for f in files):
@@ -202,7 +203,7 @@ def holdout(card: dict[str, Any], commit: str, schema):
 
 def ece(y, proba) -> float:
     """Expected calibration error of the top-class confidence (10 equal-width bins)."""
-    from pipeline.plots import calibration
+    from pipeline.core.plots import calibration
 
     rows = calibration(y, proba)
     total = sum(r["rows"] for r in rows)
@@ -300,8 +301,8 @@ def score_period(path: Path, frame, model, schema, cfg: dict[str, Any], calibrat
     """Every number for one period; returns the row and the per-row correctness (None if unlabelled)."""
     import numpy as np
 
-    from pipeline.evaluate import predict_proba
-    from pipeline.metrics import classification_metrics
+    from pipeline.core.metrics import classification_metrics
+    from pipeline.stages.evaluate import predict_proba
 
     classes = list(schema.classes)
     proba = predict_proba(model, frame, schema)
@@ -335,8 +336,8 @@ def score_period(path: Path, frame, model, schema, cfg: dict[str, Any], calibrat
         row["ece"] = ece(y, proba[labelled])
         correct = proba[labelled].argmax(axis=1) == y
     if reference is not None:
-        from pipeline import drift
-        from pipeline.columns import ParquetColumns
+        from pipeline.core.columns import ParquetColumns
+        from pipeline.stages import drift
 
         d = drift.data_drift(reference, frame, list(schema.numeric), list(schema.categorical), drift_cfg)
         row["data_drift"] = {k: d.get(k) for k in ("share_drifted", "n_drifted", "recommendation",
@@ -384,10 +385,10 @@ def run(params: dict[str, Any], rev: str | None = None, batches: list[str] | Non
         force_retrain: bool = False) -> dict[str, Any]:
     import pandas as pd
 
-    from pipeline.io import read_table, write_json, write_text
-    from pipeline.promote import production_ref
-    from pipeline.revision import production
-    from pipeline.schema import from_params
+    from pipeline.core.files import read_table, write_json, write_text
+    from pipeline.core.revision import production
+    from pipeline.core.schema import from_params
+    from pipeline.gitops.promote import production_ref
 
     cfg = P.section(params, "monitor")
     schema = from_params(params)
@@ -417,7 +418,7 @@ def run(params: dict[str, Any], rev: str | None = None, batches: list[str] | Non
     hold, exact = holdout(card, prod.commit, schema)
     calibration, hold_correct, held_out = None, None, None
     if hold is not None and len(hold):
-        from pipeline.evaluate import predict_proba
+        from pipeline.stages.evaluate import predict_proba
 
         hp = predict_proba(prod.model, hold, schema)
         hy = schema.class_index(hold[schema.target])
@@ -487,7 +488,7 @@ def run(params: dict[str, Any], rev: str | None = None, batches: list[str] | Non
 
 
 def _thresholds(cfg: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
-    from pipeline.metrics import lookup
+    from pipeline.core.metrics import lookup
 
     def base(metric):
         try:
@@ -571,7 +572,7 @@ def floor_streaks(thresholds: dict[str, Any], periods: list[dict[str, Any]]) -> 
 
 
 def _per_class(period: dict[str, Any], metric: str) -> float | None:
-    from pipeline.metrics import lookup
+    from pipeline.core.metrics import lookup
 
     try:
         return lookup({"per_class": period.get("per_class", {})}, metric)
@@ -626,9 +627,9 @@ def _ab_test(cfg, prod, current, previous, schema, frames, periods, seed) -> dic
     """Retrospective A/B on the first N labelled periods after the promotion of the current version."""
     import numpy as np
 
-    from pipeline.compare import mcnemar, paired_bootstrap
-    from pipeline.evaluate import predict_proba
-    from pipeline.revision import production
+    from pipeline.core.revision import production
+    from pipeline.gitops.compare import mcnemar, paired_bootstrap
+    from pipeline.stages.evaluate import predict_proba
 
     if current is None or previous is None:
         return None
@@ -689,7 +690,7 @@ def upsert_history(path: Path, rows: list[dict[str, Any]]):
     """One row per (model, period): a rerun replaces its rows instead of appending duplicates."""
     import pandas as pd
 
-    from pipeline.io import write_frame
+    from pipeline.core.files import write_frame
 
     new = pd.DataFrame(rows)
     for col in new.select_dtypes("float").columns:
@@ -724,8 +725,8 @@ def plot_history(path: Path, history, thresholds: dict[str, Any]) -> None:
     """Metrics over time per model version, with the alert thresholds drawn."""
     import pandas as pd
 
-    from pipeline.io import save_figure
-    from pipeline.plots import _plt
+    from pipeline.core.files import save_figure
+    from pipeline.core.plots import _plt
 
     history = history.copy()
     for col in ("accuracy", "estimated_accuracy", "f1_weighted", "drift_share", "low_confidence_count"):
@@ -863,7 +864,7 @@ def prometheus_text(report: dict[str, Any]) -> str:
 def _jsonable(value: Any) -> Any:
     import math
 
-    from pipeline.metrics import rounded
+    from pipeline.core.metrics import rounded
 
     def clean(v):
         if isinstance(v, dict):

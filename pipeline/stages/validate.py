@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import expectations as E
 from pipeline import params as P
+from pipeline.core import expectations as E
+from pipeline.core.schema import Schema
 from pipeline.errors import PipelineError
-from pipeline.schema import Schema
 
 REPORT = Path("reports/validation.json")
 CONTRACT_VERSION = 1  # bump when a check below changes meaning: stored results are then re-validated
@@ -98,10 +98,10 @@ def inspect_file(path: Path, schema: Schema | None = None,
     Parquet file whose schema holds the columns with the right types).
 
     Returns (frame, findings); frame is None when a critical file-level problem stops the batch.
-    A Parquet batch of more than `limit_rows` rows comes back unread, as pipeline.columns'
+    A Parquet batch of more than `limit_rows` rows comes back unread, as pipeline.core.columns'
     ParquetColumns: the suite then reads it one column at a time (GXRunner.run).
     """
-    from pipeline.io import read_csv
+    from pipeline.core.files import read_csv
 
     if not path.exists():
         return None, [_critical("file_exists", "file not found")]
@@ -157,7 +157,7 @@ def _inspect_parquet(path: Path, schema: Schema | None, limit_rows: int | None) 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pipeline.io import PARQUET_CONTRACT, read_parquet
+    from pipeline.core.files import PARQUET_CONTRACT, read_parquet
 
     if path.stat().st_size == 0:
         return None, [_critical("file_not_empty", f"file is empty (the contract is {PARQUET_CONTRACT})")]
@@ -184,7 +184,7 @@ def _inspect_parquet(path: Path, schema: Schema | None, limit_rows: int | None) 
                 return None, [_critical("column_type", f"stored as {kind} in the Parquet schema, the "
                                         "contract says numeric (write numbers as numbers)", column=col)]
     if limit_rows is not None and rows > limit_rows:
-        from pipeline.columns import ParquetColumns
+        from pipeline.core.columns import ParquetColumns
 
         return ParquetColumns([path]), []
     try:
@@ -244,7 +244,7 @@ class GXRunner:
         of the WHOLE frame that are non-null in the column, once per expectation, which on wide
         frames costs more than the checks themselves.
         """
-        from pipeline.columns import ParquetColumns
+        from pipeline.core.columns import ParquetColumns
 
         groups: dict[str | None, list[dict[str, Any]]] = {}
         for exp in exps:
@@ -309,7 +309,7 @@ def evaluate(schema: Schema, suite: dict[str, Any], path: Path, frame, labelled:
         return [_critical("column_exists", f"{what} missing{more}", column=missing[0])]
     if len(frame) == 0:
         return [_critical("table_has_rows", "no data rows")]
-    from pipeline.columns import ParquetColumns
+    from pipeline.core.columns import ParquetColumns
 
     # streamed Parquet: numeric types were checked on its schema (_inspect_parquet)
     work = frame if isinstance(frame, ParquetColumns) else frame.reset_index(drop=True).copy(deep=False)
@@ -442,7 +442,7 @@ def check_frame(params: dict[str, Any], path: str | Path, frame, labelled: bool)
     Raises PipelineError naming the file, the column and the rule on the first critical failure;
     returns the findings (warnings included) otherwise.
     """
-    from pipeline.schema import from_params
+    from pipeline.core.schema import from_params
 
     schema = from_params(params)
     suite = E.load(E.suite_path(params))
@@ -473,8 +473,8 @@ def contract_key(suite: dict[str, Any], params: dict[str, Any]) -> str:
 
 def validate_batches(params: dict[str, Any], report_path: Path = REPORT) -> dict[str, Any]:
     """Validate every batch (reusing unchanged results) and write the report; returns it."""
-    from pipeline.io import batch_files, read_json, sha256, write_json
-    from pipeline.schema import from_params
+    from pipeline.core.files import batch_files, read_json, sha256, write_json
+    from pipeline.core.schema import from_params
 
     schema = from_params(params)
     spath = E.suite_path(params)

@@ -280,7 +280,7 @@ def verify_model(reg: Registry, card: dict[str, Any] | None, md5: str, require_r
     """
     from dvc.repo import Repo
 
-    from pipeline.io import sha256
+    from pipeline.core.files import sha256
 
     path = Path(reg.artifact)
     with Repo(".") as repo:
@@ -433,7 +433,7 @@ def _assign(reg: Registry, version: str, message: str) -> None:
 
 def _rollback(reg: Registry, hist: History, undone: Assignment, commit: str, by: str) -> dict[str, str]:
     """A revert of a promotion merge: the stage goes back to the version that was there before it."""
-    from pipeline.revision import read_bytes
+    from pipeline.core.revision import read_bytes
 
     target = undone.fields.get("previous")
     if not target or target not in hist.versions:
@@ -538,7 +538,7 @@ def _finish(reg: Registry, result: dict[str, str], card: dict[str, Any] | None, 
     print(result.pop("text"))
     body = release_notes(reg, result, card, hist, by, critical, reasons)
     if notes:
-        from pipeline.io import write_text
+        from pipeline.core.files import write_text
 
         write_text(notes, body)
         result["notes"] = notes
@@ -582,7 +582,7 @@ def rollback_check(params: dict[str, Any], report: str | None) -> dict[str, str]
     Then merging puts the stage back on that version (see `promote`), and its exact bytes need no
     retraining. Any other PR, a revert of a merge that promoted nothing included, is reproduced.
     """
-    from pipeline.io import sha256, write_text
+    from pipeline.core.files import sha256, write_text
 
     reg = settings(params)
     lock = Path("dvc.lock")

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import params as P
+from pipeline.core.schema import Schema
 from pipeline.errors import PipelineError
-from pipeline.schema import Schema
 
 PREPARED = Path("data/prepared")
 BATCH, ROW = "__batch__", "__row__"  # every prepared row: its batch file (stem) and line in it (0-based)
@@ -132,8 +132,8 @@ def _strata(frame, schema: Schema):
 
 
 def run(params: dict[str, Any]) -> dict[str, Any]:
-    from pipeline.io import batch_files, read_table, sha256, write_frame, write_json
-    from pipeline.schema import from_params
+    from pipeline.core.files import batch_files, read_table, sha256, write_frame, write_json
+    from pipeline.core.schema import from_params
 
     schema = from_params(params)
     data_cfg = P.section(params, "data")

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import params as P
+from pipeline.core.schema import Schema
 from pipeline.errors import PipelineError
-from pipeline.schema import Schema
 
 FAMILIES = ("xgboost", "lightgbm", "random_forest", "logistic")
 CANDIDATES = Path("models/candidates")
@@ -225,7 +225,7 @@ def study(train_cfg: dict[str, Any], seed: int, maximize: bool):
 
 def _warm_start_base(family: str):
     """The production model to continue boosting from, when it is of the same family."""
-    from pipeline.io import load_model
+    from pipeline.core.files import load_model
 
     if family not in ("xgboost", "lightgbm") or not PRODUCTION_MODEL.exists():
         return None
@@ -237,8 +237,8 @@ def _warm_start_base(family: str):
 def _unseen_by_base(val, log):
     """Validation rows the warm-start base never learned from (its card's split masks): early
     stopping on rows it trained on would stop late and flatter the continued model."""
-    from pipeline.io import read_json
-    from pipeline.prepare import PREPARED, unseen_rows
+    from pipeline.core.files import read_json
+    from pipeline.stages.prepare import PREPARED, unseen_rows
 
     if not CARD_JSON.exists():
         raise PipelineError(f"{CARD_JSON}: the warm-start base model's card is missing: cannot tell "
@@ -262,7 +262,7 @@ def run(params: dict[str, Any], family: str, log=print) -> dict[str, Any]:
     if train_cfg.get("strategy") == "warm_start":
         raise PipelineError("params.yaml: train.strategy warm_start: not available with train.engine "
                             "dask (continue boosting with engine local)")
-    from pipeline import cluster
+    from pipeline.modeling import cluster
 
     dask_cfg = P.section(params, "train", "dask")
     with cluster.session(dask_cfg, log) as client:
@@ -270,9 +270,9 @@ def run(params: dict[str, Any], family: str, log=print) -> dict[str, Any]:
 
 
 def _run(params: dict[str, Any], family: str, log, client=None, dask_cfg=None) -> dict[str, Any]:
-    from pipeline.io import read_frame, save_model, write_json
-    from pipeline.metrics import classification_metrics, higher_is_better, lookup, rounded
-    from pipeline.schema import from_params
+    from pipeline.core.files import read_frame, save_model, write_json
+    from pipeline.core.metrics import classification_metrics, higher_is_better, lookup, rounded
+    from pipeline.core.schema import from_params
 
     schema = from_params(params)
     models_cfg = P.section(params, "models")
@@ -284,7 +284,7 @@ def _run(params: dict[str, Any], family: str, log, client=None, dask_cfg=None) -
     metric = train_cfg.get("primary_metric", "accuracy")
     classes = list(schema.classes)
     if client is not None:
-        from pipeline import cluster
+        from pipeline.modeling import cluster
 
         pre, data = cluster.load(client, schema, lambda: build_preprocessor(schema, family == "logistic"),
                                  family, dask_cfg, seed)

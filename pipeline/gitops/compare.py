@@ -109,7 +109,7 @@ def _number(value: Any, key: str) -> float:
 
 
 def _direction(name: str) -> int:
-    from pipeline.metrics import higher_is_better
+    from pipeline.core.metrics import higher_is_better
 
     return 1 if higher_is_better(name) else -1
 
@@ -144,7 +144,7 @@ def resampled_metric(name: str, y: np.ndarray, proba: np.ndarray, classes: list[
                      idx: np.ndarray, cache: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """`name` on each row of `idx` (resamples x rows), vectorised where the metric allows; `cache`
     keeps the stacked confusion matrices for the next metric on the same `proba` and `idx`."""
-    from pipeline.metrics import classification_metrics, lookup
+    from pipeline.core.metrics import classification_metrics, lookup
 
     n, k = len(y), len(classes)
     rows = np.arange(n)
@@ -295,7 +295,7 @@ def identity(card: dict[str, Any], role: str, version: str, commit: str | None, 
 def _scores(model, card: dict[str, Any], test, classes: list[str], features: list[str],
             source: str) -> np.ndarray:
     """Probabilities in `classes` order, using the feature list the model was trained with."""
-    from pipeline.evaluate import predict_proba
+    from pipeline.stages.evaluate import predict_proba
 
     schema = card.get("schema") or {}
     features = list(schema.get("numeric") or []) + list(schema.get("categorical") or []) or features
@@ -322,8 +322,8 @@ def flat_metrics(values: dict[str, Any], classes: list[str]) -> dict[str, float 
 def trivial_baseline(metric: str, y: np.ndarray, classes: list[str]) -> float:
     """`metric` of the trivial model (the training split's class shares for everyone, so the majority
     class by argmax) on the evaluation rows: a model that cannot beat it has learned nothing."""
-    from pipeline.io import read_json
-    from pipeline.metrics import baseline_proba, classification_metrics, lookup
+    from pipeline.core.files import read_json
+    from pipeline.core.metrics import baseline_proba, classification_metrics, lookup
 
     counts = (read_json(PREPARED_MANIFEST).get("class_counts") or {}).get("train") or {}
     priors = np.array([counts.get(c, 0) for c in classes], dtype=float)
@@ -355,10 +355,10 @@ def cross_validate(params: dict[str, Any], cards: dict[str, dict[str, Any]], fol
     import pandas as pd
     from sklearn.model_selection import StratifiedKFold
 
-    from pipeline.io import read_frame
-    from pipeline.metrics import classification_metrics, lookup
-    from pipeline.schema import from_params
-    from pipeline.train import build_estimator, build_preprocessor
+    from pipeline.core.files import read_frame
+    from pipeline.core.metrics import classification_metrics, lookup
+    from pipeline.core.schema import from_params
+    from pipeline.stages.train import build_estimator, build_preprocessor
 
     schema = from_params(params)
     classes = list(schema.classes)
@@ -500,8 +500,8 @@ def confusion_pair_png(path: Path, y: np.ndarray, preds: dict[str, np.ndarray], 
     """Confusion matrices side by side on one colour scale, so the eye compares like with like."""
     from sklearn.metrics import confusion_matrix
 
-    from pipeline.io import save_figure
-    from pipeline.plots import _plt
+    from pipeline.core.files import save_figure
+    from pipeline.core.plots import _plt
 
     plt = _plt()
     mats = {name: confusion_matrix(y, p, labels=range(len(classes))) for name, p in preds.items()}
@@ -531,14 +531,14 @@ def _short(commit: str | None) -> str | None:
 
 
 def run(params: dict[str, Any], base: str | None = None, log=print) -> dict[str, Any]:
-    from pipeline import plots
-    from pipeline.evaluate import CARD_JSON
-    from pipeline.io import load_model, read_frame, read_json, sha256, write_json
-    from pipeline.metrics import classification_metrics, rounded
-    from pipeline.prepare import unseen_rows
-    from pipeline.revision import production, resolve
-    from pipeline.schema import from_params
-    from pipeline.train import PRODUCTION_MODEL, TIMINGS
+    from pipeline.core import plots
+    from pipeline.core.files import load_model, read_frame, read_json, sha256, write_json
+    from pipeline.core.metrics import classification_metrics, rounded
+    from pipeline.core.revision import production, resolve
+    from pipeline.core.schema import from_params
+    from pipeline.stages.evaluate import CARD_JSON
+    from pipeline.stages.prepare import unseen_rows
+    from pipeline.stages.train import PRODUCTION_MODEL, TIMINGS
 
     COMPARISON.unlink(missing_ok=True)  # a failed comparison leaves no decision behind (fail closed)
     cfg = gate_config(params)
@@ -557,7 +557,7 @@ def run(params: dict[str, Any], base: str | None = None, log=print) -> dict[str,
     test = read_frame(TEST_SET)
     if schema.target not in test.columns:
         raise PipelineError(f"{TEST_SET}: column '{schema.target}': the target is needed, not found")
-    from pipeline.promote import production_ref
+    from pipeline.gitops.promote import production_ref
 
     ref = production_ref(params, base)
     if ref.note:
@@ -578,7 +578,7 @@ def run(params: dict[str, Any], base: str | None = None, log=print) -> dict[str,
     cand = flat_metrics(values_b, classes)
     if cand.get(metric) is None:
         try:
-            from pipeline.metrics import lookup
+            from pipeline.core.metrics import lookup
 
             cand[metric] = lookup(values_b, metric)
         except KeyError:
@@ -625,7 +625,7 @@ def run(params: dict[str, Any], base: str | None = None, log=print) -> dict[str,
                           f"champion at {base}")
         champ = flat_metrics(classification_metrics(y, proba_a, classes), classes)
         if champ.get(metric) is None:
-            from pipeline.metrics import lookup
+            from pipeline.core.metrics import lookup
 
             champ[metric] = lookup(classification_metrics(y, proba_a, classes), metric)
         identical = champion["model_sha256"] == digest

@@ -82,7 +82,7 @@ def infer(
     """Infer a schema block from data: numbers are numeric unless they are few distinct integers."""
     import pandas as pd
 
-    from pipeline.io import read_table
+    from pipeline.core.files import read_table
 
     frame = pd.concat([read_table(f) for f in files], ignore_index=True)
     if target not in frame.columns:
@@ -145,7 +145,7 @@ def _natural_key(label: str) -> tuple:
 
 def cli(args) -> int:
     from pipeline import params as P
-    from pipeline.io import batch_files, write_text
+    from pipeline.core.files import batch_files, write_text
 
     files = batch_files(args.data, "*")  # CSV and Parquet alike
     block = infer(files, args.target, args.id, args.time, args.max_categories)

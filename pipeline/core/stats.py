@@ -61,7 +61,7 @@ def numeric(xs: np.ndarray, ys: np.ndarray, bins: int = 10, block: int = MERGE_B
     """Every numeric statistic for two sorted, NaN-free samples (see the module docstring).
 
     The merge runs over value ranges of about `block` rows of `xs` (ties never split), so its
-    temporaries stay bounded however long the columns are (pipeline.columns streams such columns).
+    temporaries stay bounded however long the columns are (pipeline.core.columns streams such columns).
     """
     from scipy import special
 

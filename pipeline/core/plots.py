@@ -20,7 +20,7 @@ def confusion_png(path: Path, y: np.ndarray, pred: np.ndarray, classes: list[str
                   title: str = "Confusion matrix") -> None:
     from sklearn.metrics import confusion_matrix
 
-    from pipeline.io import save_figure
+    from pipeline.core.files import save_figure
 
     plt = _plt()
     cm = confusion_matrix(y, pred, labels=range(len(classes)))
@@ -75,7 +75,7 @@ def calibration(y: np.ndarray, proba: np.ndarray, bins: int = 10) -> list[dict]:
 
 def curves_png(path: Path, series: dict[str, list[dict]], kind: str, title: str) -> None:
     """Curves of one or more models (champion vs challenger overlay) on one chart."""
-    from pipeline.io import save_figure
+    from pipeline.core.files import save_figure
 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 4))
@@ -98,7 +98,7 @@ def curves_png(path: Path, series: dict[str, list[dict]], kind: str, title: str)
 
 
 def calibration_png(path: Path, rows: list[dict], title: str = "Calibration") -> None:
-    from pipeline.io import save_figure
+    from pipeline.core.files import save_figure
 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(4.2, 4))

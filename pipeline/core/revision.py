@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PipelineError, UnfetchableError, one_line
-from pipeline.train import PRODUCTION_MODEL
+from pipeline.stages.train import PRODUCTION_MODEL
 
 CARD = "models/model_card.json"
 
@@ -96,7 +96,7 @@ def production(rev: str, model_path: str = PRODUCTION_MODEL.as_posix()) -> Revis
     import hashlib
     import json
 
-    from pipeline.io import load_model_bytes
+    from pipeline.core.files import load_model_bytes
 
     commit = resolve(rev)
     if commit is None:

@@ -15,9 +15,9 @@ def run(params: dict[str, Any], input_path: Path, output: Path, model_path: Path
     Returns what scored it."""
     import pandas as pd
 
-    from pipeline.evaluate import predict_proba
-    from pipeline.io import load_model, read_table, write_frame
-    from pipeline.schema import from_params
+    from pipeline.core.files import load_model, read_table, write_frame
+    from pipeline.core.schema import from_params
+    from pipeline.stages.evaluate import predict_proba
 
     schema = from_params(params)
     frame = read_table(input_path)
@@ -29,8 +29,8 @@ def run(params: dict[str, Any], input_path: Path, output: Path, model_path: Path
         )
     check_input(params, input_path, frame)
     if model_path is None:
-        from pipeline.promote import production_ref
-        from pipeline.revision import production
+        from pipeline.core.revision import production
+        from pipeline.gitops.promote import production_ref
 
         ref = production_ref(params)
         prod = production(ref.rev)
@@ -50,7 +50,7 @@ def run(params: dict[str, Any], input_path: Path, output: Path, model_path: Path
 
 def check_input(params: dict[str, Any], path: Path, frame) -> None:
     """The data contract, without the target: bad rows are refused with the column and rule named."""
-    from pipeline.validate import check_frame
+    from pipeline.stages.validate import check_frame
 
     check_frame(params, path, frame, labelled=False)
 
