@@ -4,7 +4,7 @@
 
 The gate resamples the test rows `resamples` times and scores both models on each resample. The
 obvious way calls `pipeline.core.metrics.classification_metrics` twice per resample (every metric, ROC-AUC
-included); `pipeline.gitops.compare.paired_bootstrap` computes only the gate's metric, vectorised over all
+included); `pipeline.core.resampling.paired_bootstrap` computes only the gate's metric, vectorised over all
 resamples (per-row means for accuracy / log loss / Brier, stacked confusion matrices for the
 precision / recall / F1 family). The loop runs `--loop` resamples and is extrapolated to `--resamples`.
 The two give the same interval for the same resample indices (tests/test_compare.py checks the
@@ -26,7 +26,7 @@ def main() -> None:
     import numpy as np
 
     from pipeline.core.metrics import classification_metrics, lookup
-    from pipeline.gitops.compare import paired_bootstrap
+    from pipeline.core.resampling import paired_bootstrap
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1500, help="test rows (the example's holdout: 1,500)")

@@ -15,6 +15,8 @@ import os
 import sys
 from types import ModuleType
 
+from pipeline.config import PARAMS
+
 DESCRIPTION = """\
 GitOps retraining of a tabular classifier (credit risk by default).
 
@@ -74,7 +76,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser; the options of the command `argv` names are added, the others' only listed."""
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--params", default="params.yaml", help="params file (default params.yaml)")
+    parser.add_argument("--params", default=PARAMS.as_posix(), help="params file (default params.yaml)")
     sub = parser.add_subparsers(title="commands", metavar="<command>")
     chosen = _command_in(sys.argv[1:] if argv is None else argv)
     for name, summary in COMMANDS:

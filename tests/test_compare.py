@@ -17,15 +17,9 @@ from conftest import cli, make_project, run, write_params
 
 from pipeline import cli as pipeline_cli
 from pipeline.core.metrics import classification_metrics, lookup
+from pipeline.core.resampling import PER_ROW, mcnemar, paired_bootstrap, resampled_metric
 from pipeline.errors import PipelineError
-from pipeline.gitops.compare import (
-    PER_ROW,
-    gate_checks,
-    gate_config,
-    mcnemar,
-    paired_bootstrap,
-    resampled_metric,
-)
+from pipeline.gitops.compare import gate_checks, gate_config
 
 CLASSES = ["Bajo", "Medio", "Alto"]
 
@@ -169,7 +163,7 @@ def test_gate_power_and_false_promotion_at_the_example_size():
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from gate_power import old_rule, paired_sample
 
-    from pipeline.gitops.compare import bootstrap_deltas as paired_bootstrap_deltas
+    from pipeline.core.resampling import bootstrap_deltas as paired_bootstrap_deltas
     from pipeline.gitops.compare import flat_metrics, gate_intervals
 
     cfgs = {m: gate_config({"gate": {"mode": m, "bootstrap_resamples": 300}}) for m in

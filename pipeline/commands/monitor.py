@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from pipeline.config import MONITORING
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rev", help="git revision holding the model to monitor (default: the "
@@ -18,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--now", help="date of the run, YYYY-MM-DD (default today, UTC): model age, period")
     parser.add_argument("--prometheus", metavar="FILE", help="also write the metrics in the Prometheus text "
                         "exposition format (textfile collector, Pushgateway)")
-    parser.add_argument("--output-dir", default="reports/monitoring",
+    parser.add_argument("--output-dir", default=MONITORING.as_posix(),
                         help="where the history and reports go")
     parser.add_argument("--force-retrain", action="store_true",
                         help="decide retrain whatever the triggers say")

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import argparse
 
+from pipeline.config import REPORT_MD
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base", help="git revision to diff params and data against "
                         "(default: the base of reports/comparison.json, else main)")
-    parser.add_argument("-o", "--output", default="reports/report.md", help="markdown file to write")
+    parser.add_argument("-o", "--output", default=REPORT_MD.as_posix(), help="markdown file to write")
     parser.add_argument("--note", action="append", default=[],
                         help="a line to show under the verdict (repeatable), e.g. why a step was skipped")
     parser.add_argument("--image-base", help="URL the images are served from, e.g. "

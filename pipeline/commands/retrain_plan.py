@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 
+from pipeline.config import MONITORING
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--monitoring", default="reports/monitoring/latest.json",
-                        help="the monitor command's report (default reports/monitoring/latest.json)")
+    parser.add_argument("--monitoring", default=(MONITORING / "latest.json").as_posix(),
+                        help="the monitor command's report (default %(default)s)")
     parser.add_argument("--body", metavar="FILE", help="write the pull request body (markdown) here")
 
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 
+from pipeline.config import REPORT_MD
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--report", default="reports/report.md", help="markdown written for a rollback")
+    parser.add_argument("--report", default=REPORT_MD.as_posix(), help="markdown written for a rollback")
 
 
 def main(args: argparse.Namespace) -> int:

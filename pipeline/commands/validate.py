@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 
+from pipeline.config import VALIDATION
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--report", default="reports/validation.json",
-                        help="report to write (default reports/validation.json)")
+    parser.add_argument("--report", default=VALIDATION.as_posix(),
+                        help="report to write (default %(default)s)")
 
 
 def main(args: argparse.Namespace) -> int:

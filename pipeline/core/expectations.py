@@ -21,7 +21,6 @@ from pipeline.core.schema import Schema
 from pipeline.errors import PipelineError
 
 SEVERITIES = ("critical", "warning")
-DEFAULT_SUITE = "expectations/credit_risk.json"
 PERIOD_PARAMETER = "batch_period"  # filled per batch from the file name (YYYY-MM.csv)
 NUMERIC_TYPES = ["int8", "int16", "int32", "int64", "Int64", "float32", "float64", "Float64"]
 
@@ -33,7 +32,7 @@ MEDIAN_SE_BATCH = 1000    # ... or 5 standard deviations / sqrt(1,000 rows), whi
 
 
 def suite_path(params: dict[str, Any]) -> Path:
-    return Path((params.get("validate") or {}).get("suite") or DEFAULT_SUITE)
+    return Path(P.section(params, "validate", "suite"))
 
 
 # --- generation --------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pipeline.config import SCRATCH
 from pipeline.errors import PipelineError
 
 BATCH_SUFFIXES = (".csv", ".parquet")  # batch formats, read by extension (read_table)
@@ -33,7 +34,6 @@ TRUSTED_MODEL_TYPES = [
 
 # Where half-written files wait for their rename, inside the project: a process killed mid-write
 # (SIGKILL, OOM) leaves its temp file here, never among the outputs DVC hashes.
-SCRATCH = Path(".dvc/tmp/writes")
 
 
 @contextlib.contextmanager

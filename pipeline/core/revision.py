@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.config import CARD_JSON
+from pipeline.core.git import resolve
 from pipeline.errors import PipelineError, UnfetchableError, one_line
 from pipeline.stages.train import PRODUCTION_MODEL
 
-CARD = "models/model_card.json"
+CARD = CARD_JSON.as_posix()
 
 
 @dataclass
@@ -28,13 +29,6 @@ class Revision:
     model: Any
     model_bytes: bytes
     card: dict[str, Any]
-
-
-def resolve(rev: str) -> str | None:
-    """Full commit of `rev`, or None when git does not know it."""
-    out = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
-                         capture_output=True, text=True)
-    return out.stdout.strip() or None
 
 
 def read_bytes(path: str, rev: str, label: str | None = None) -> bytes | None:

@@ -11,7 +11,6 @@ class's F1) and checks absolute floors. Exit 0 promote, 1 reject, 2 error.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,16 +19,15 @@ from typing import Any
 import numpy as np
 
 from pipeline import params as P
+from pipeline.config import COMPARE_FIGURES, COMPARISON, DVC_YAML, MANIFEST, TEST_SET, TRAIN_SET, VAL_SET
+from pipeline.core.resampling import bootstrap_deltas, direction, flip_table, mcnemar, percentile_interval
 from pipeline.errors import PipelineError
 
-COMPARISON = Path("reports/comparison.json")
 # Not reports/figures: that directory is an output of the evaluate stage, and a file added there
 # would make `dvc status` report evaluate as changed.
-FIGURES = Path("reports/compare")
+FIGURES = COMPARE_FIGURES
 CONFUSION_PNG = FIGURES / "compare_confusion.png"
 ROC_PNG = FIGURES / "compare_roc.png"
-TEST_SET = Path("data/prepared/test.parquet")
-PREPARED_MANIFEST = Path("data/prepared/manifest.json")
 DEFAULT_ARTIFACT = "credit-risk"
 
 GATE_DEFAULTS: dict[str, Any] = {
@@ -46,9 +44,7 @@ GATE_DEFAULTS: dict[str, Any] = {
 MODES = ("non_inferiority", "superiority")
 HEADLINE = ("accuracy", "balanced_accuracy", "precision_weighted", "recall_weighted", "f1_weighted",
             "f1_macro", "roc_auc", "gini", "ks", "log_loss", "brier")
-PER_ROW = ("accuracy", "log_loss", "brier")  # metrics that are means of per-row values
 DISPLAY_LEVEL = 0.95  # the interval the report shows; decisions use the gate's one-sided level
-EXACT_BELOW = 25  # discordant pairs below which McNemar uses the exact binomial test
 
 
 # --- configuration -------------------------------------------------------------------------------
@@ -105,105 +101,7 @@ def _number(value: Any, key: str) -> float:
     return float(value)
 
 
-# --- statistics ----------------------------------------------------------------------------------
-
-
-def _direction(name: str) -> int:
-    from pipeline.core.metrics import higher_is_better
-
-    return 1 if higher_is_better(name) else -1
-
-
-def _confusion_metric(name: str, cm: np.ndarray, classes: list[str]) -> np.ndarray | None:
-    """Metric from a stack of confusion matrices (resample, actual, predicted); None if not one."""
-    tp = np.diagonal(cm, axis1=1, axis2=2).astype(float)
-    actual, predicted = cm.sum(axis=2).astype(float), cm.sum(axis=1).astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(predicted > 0, tp / predicted, 0.0)
-        recall = np.where(actual > 0, tp / actual, 0.0)
-        denom = actual + predicted
-        f1 = np.where(denom > 0, 2 * tp / denom, 0.0)
-        total = actual.sum(axis=1, keepdims=True)
-        weights = np.where(total > 0, actual / total, 0.0)
-    if name == "balanced_accuracy":
-        present = actual > 0
-        return (recall * present).sum(axis=1) / np.maximum(present.sum(axis=1), 1)
-    if name == "f1_macro":
-        return f1.mean(axis=1)
-    table = {"precision": precision, "recall": recall, "f1": f1}
-    for stat, values in table.items():
-        if name == f"{stat}_weighted":
-            return (values * weights).sum(axis=1)
-        prefix = f"{stat}_"
-        if name.startswith(prefix) and name[len(prefix):] in classes:
-            return values[:, classes.index(name[len(prefix):])]
-    return None
-
-
-def resampled_metric(name: str, y: np.ndarray, proba: np.ndarray, classes: list[str],
-                     idx: np.ndarray, cache: dict[str, np.ndarray] | None = None) -> np.ndarray:
-    """`name` on each row of `idx` (resamples x rows), vectorised where the metric allows; `cache`
-    keeps the stacked confusion matrices for the next metric on the same `proba` and `idx`."""
-    from pipeline.core.metrics import classification_metrics, lookup
-
-    n, k = len(y), len(classes)
-    rows = np.arange(n)
-    if name in PER_ROW:
-        if name == "accuracy":
-            values = (proba.argmax(axis=1) == y).astype(float)
-        elif name == "log_loss":
-            values = -np.log(np.clip(proba[rows, y], 1e-15, 1))
-        else:
-            values = ((proba - np.eye(k)[y]) ** 2).sum(axis=1)  # per-row terms of metrics.brier
-        return values[idx].mean(axis=1)
-    cm = None if cache is None else cache.get("cm")
-    if cm is None:
-        codes = y * k + proba.argmax(axis=1)
-        offsets = (np.arange(len(idx)) * k * k)[:, None]
-        cm = np.bincount((codes[idx] + offsets).ravel(), minlength=len(idx) * k * k).reshape(-1, k, k)
-        if cache is not None:
-            cache["cm"] = cm
-    out = _confusion_metric(name, cm, classes)
-    if out is not None:
-        return out
-    # anything else (roc_auc...): the shared implementation, one resample at a time
-    return np.array([lookup(classification_metrics(y[i], proba[i], classes), name) for i in idx])
-
-
-def paired_bootstrap(y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray, metric: str,
-                     classes: list[str], resamples: int = 1000, confidence: float = 0.95,
-                     seed: int = 0) -> dict[str, Any]:
-    """Percentile interval of metric(b) - metric(a), both scored on the same resampled rows."""
-    deltas = bootstrap_deltas(y, proba_a, proba_b, [metric], classes, resamples, seed)[metric]
-    return percentile_interval(deltas, resamples, confidence, seed)
-
-
-def bootstrap_deltas(y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray, metrics: list[str],
-                     classes: list[str], resamples: int, seed: int) -> dict[str, np.ndarray]:
-    """metric(b) - metric(a) on each of `resamples` resamples of the rows, every metric on the same ones."""
-    rng = np.random.default_rng(seed)
-    n = len(y)
-    if n == 0:
-        raise PipelineError(f"{TEST_SET}: no rows to compare the models on")
-    chunk = max(1, 4_000_000 // n)  # bounded memory whatever the test set size
-    deltas: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
-    for start in range(0, resamples, chunk):
-        idx = rng.integers(0, n, size=(min(chunk, resamples - start), n))
-        cache_a: dict[str, np.ndarray] = {}
-        cache_b: dict[str, np.ndarray] = {}
-        for m in metrics:
-            deltas[m].append(resampled_metric(m, y, proba_b, classes, idx, cache_b)
-                             - resampled_metric(m, y, proba_a, classes, idx, cache_a))
-    return {m: np.concatenate(d) for m, d in deltas.items()}
-
-
-def percentile_interval(delta: np.ndarray, resamples: int, confidence: float, seed: int) -> dict[str, Any]:
-    """The two-sided percentile interval at `confidence` of bootstrap differences."""
-    delta = delta[np.isfinite(delta)]
-    alpha = 1 - confidence
-    low, high = np.quantile(delta, [alpha / 2, 1 - alpha / 2]) if len(delta) else (np.nan, np.nan)
-    return {"interval": [float(low), float(high)], "std_error": float(delta.std(ddof=1)) if len(delta) > 1
-            else None, "resamples": int(resamples), "confidence": confidence, "seed": seed}
+# --- statistics -----------------------------------------------------------------------------------
 
 
 def gate_intervals(cfg: dict[str, Any], y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray,
@@ -220,36 +118,6 @@ def gate_intervals(cfg: dict[str, Any], y: np.ndarray, proba_a: np.ndarray, prob
     return intervals, percentile_interval(deltas[cfg["primary_metric"]], resamples, DISPLAY_LEVEL, seed)
 
 
-def flip_table(pred_a: np.ndarray, pred_b: np.ndarray, classes: list[str]) -> dict[str, Any]:
-    """How many applicants change class from the champion's decision to the challenger's."""
-    k, n = len(classes), len(pred_a)
-    counts = np.bincount(pred_a * k + pred_b, minlength=k * k).reshape(k, k)
-    moves = [{"from": classes[i], "to": classes[j], "rows": int(counts[i, j]), "share": counts[i, j] / n}
-             for i in range(k) for j in range(k) if i != j and counts[i, j]]
-    changed = int(n - np.trace(counts))
-    return {"rows": int(n), "changed": changed, "changed_share": changed / n if n else 0.0,
-            "moves": sorted(moves, key=lambda m: -m["rows"]),
-            "table": {classes[i]: {classes[j]: int(counts[i, j]) for j in range(k)} for i in range(k)}}
-
-
-def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict[str, Any]:
-    """McNemar's test on paired correctness: exact binomial for few discordant pairs, else chi²."""
-    from scipy import stats
-
-    b = int((correct_a & ~correct_b).sum())  # only the champion right
-    c = int((~correct_a & correct_b).sum())  # only the challenger right
-    n = b + c
-    if n == 0:
-        stat, p, method = 0.0, 1.0, "no discordant pairs"
-    elif n < EXACT_BELOW:
-        stat, p, method = float(min(b, c)), float(stats.binomtest(c, n, 0.5).pvalue), "exact binomial"
-    else:
-        stat = (abs(b - c) - 1) ** 2 / n
-        p, method = float(stats.chi2.sf(stat, 1)), "chi-squared with continuity correction"
-    return {"champion_only_correct": b, "challenger_only_correct": c, "statistic": float(stat),
-            "p_value": min(1.0, p), "method": method}
-
-
 # --- the two models ------------------------------------------------------------------------------
 
 
@@ -258,7 +126,7 @@ def _artifact_name() -> str:
     import yaml
 
     try:
-        doc = yaml.safe_load(Path("dvc.yaml").read_text(encoding="utf-8")) or {}
+        doc = yaml.safe_load(DVC_YAML.read_text(encoding="utf-8")) or {}
         return next(iter(doc.get("artifacts") or {}), DEFAULT_ARTIFACT)
     except (OSError, yaml.YAMLError):
         return DEFAULT_ARTIFACT
@@ -266,9 +134,10 @@ def _artifact_name() -> str:
 
 def version_tag(commit: str) -> str | None:
     """The highest `<artifact>@v*` tag pointing at `commit` (the GTO convention), if any."""
-    out = subprocess.run(["git", "tag", "--points-at", commit, "--list", f"{_artifact_name()}@v*",
-                          "--sort=-v:refname"], capture_output=True, text=True)
-    tags = out.stdout.split()
+    from pipeline.core.git import git
+
+    tags = git("tag", "--points-at", commit, "--list", f"{_artifact_name()}@v*", "--sort=-v:refname",
+               check=False).split()
     return tags[0].split("@", 1)[1] if tags else None
 
 
@@ -325,10 +194,10 @@ def trivial_baseline(metric: str, y: np.ndarray, classes: list[str]) -> float:
     from pipeline.core.files import read_json
     from pipeline.core.metrics import baseline_proba, classification_metrics, lookup
 
-    counts = (read_json(PREPARED_MANIFEST).get("class_counts") or {}).get("train") or {}
+    counts = (read_json(MANIFEST).get("class_counts") or {}).get("train") or {}
     priors = np.array([counts.get(c, 0) for c in classes], dtype=float)
     if priors.sum() == 0:
-        raise PipelineError(f"{PREPARED_MANIFEST}: class_counts.train missing: run `dvc repro` first")
+        raise PipelineError(f"{MANIFEST}: class_counts.train missing: run `dvc repro` first")
     return lookup(classification_metrics(y, baseline_proba(priors + 1e-9, len(y)), classes), metric)
 
 
@@ -364,7 +233,7 @@ def cross_validate(params: dict[str, Any], cards: dict[str, dict[str, Any]], fol
     classes = list(schema.classes)
     seed = int(params.get("seed", 0))
     n_jobs = int((params.get("train") or {}).get("n_jobs", 2))
-    pool = pd.concat([read_frame("data/prepared/train.parquet"), read_frame("data/prepared/val.parquet")],
+    pool = pd.concat([read_frame(TRAIN_SET), read_frame(VAL_SET)],
                      ignore_index=True)
     y = schema.class_index(pool[schema.target])
     if np.bincount(y, minlength=len(classes)).min() < folds:
@@ -416,7 +285,7 @@ def interval_metrics(cfg: dict[str, Any], classes: list[str]) -> list[str]:
 def improvement_bounds(name: str, interval: list[float]) -> tuple[float, float]:
     """An interval of challenger - champion turned into one of the improvement (positive = better)."""
     low, high = interval
-    return (low, high) if _direction(name) > 0 else (-high, -low)
+    return (low, high) if direction(name) > 0 else (-high, -low)
 
 
 def gate_checks(cfg: dict[str, Any], cand: dict[str, float | None], champ: dict[str, float | None] | None,
@@ -431,7 +300,7 @@ def gate_checks(cfg: dict[str, Any], cand: dict[str, float | None], champ: dict[
     checks = []
     metric = cfg["primary_metric"]
     if baseline is not None:  # the trivial model: training class shares for everyone
-        edge = _direction(metric) * (cand[metric] - baseline)
+        edge = direction(metric) * (cand[metric] - baseline)
         checks.append(_check(
             "baseline", metric, edge > 1e-12,
             f"{metric} {cand[metric]:.4f} " + ("beats" if edge > 1e-12 else "does not beat") +
@@ -441,7 +310,7 @@ def gate_checks(cfg: dict[str, Any], cand: dict[str, float | None], champ: dict[
         if identical:
             checks.append(_check("changed", "model", False, "the challenger is byte-for-byte the "
                                  "champion's model (same sha256): nothing changed, nothing to promote"))
-        gain = _direction(metric) * (cand[metric] - champ[metric])
+        gain = direction(metric) * (cand[metric] - champ[metric])
         low, _ = improvement_bounds(metric, intervals[metric])
         threshold, pct = cfg["threshold"], f"{100 * cfg['confidence']:g}%"
         ok = low > threshold - 1e-12
@@ -459,7 +328,7 @@ def gate_checks(cfg: dict[str, Any], cand: dict[str, float | None], champ: dict[
             if name not in cand or cand[name] is None or champ.get(name) is None:
                 raise PipelineError(f"params.yaml: gate.max_drop.{name}: unknown metric (expected one "
                                     f"of {', '.join(k for k in cand if cand[k] is not None)})")
-            drop = _direction(name) * (champ[name] - cand[name])
+            drop = direction(name) * (champ[name] - cand[name])
             least = -improvement_bounds(name, intervals[name])[1]  # the smallest drop the data allow
             checks.append(_check(
                 "guard", name, least <= allowed + 1e-12,
@@ -484,7 +353,7 @@ def gate_checks(cfg: dict[str, Any], cand: dict[str, float | None], champ: dict[
         if name not in cand or cand[name] is None:
             raise PipelineError(f"params.yaml: gate.floors.{name}: unknown metric (expected one of "
                                 f"{', '.join(k for k in cand if cand[k] is not None)})")
-        value, up = cand[name], _direction(name) > 0
+        value, up = cand[name], direction(name) > 0
         ok = value >= floor if up else value <= floor
         checks.append(_check(
             "floor", name, ok, f"{name} {value:.4f} is {'at or above' if up else 'at or below'} the floor "
@@ -592,7 +461,7 @@ def run(params: dict[str, Any], base: str | None = None, log=print) -> dict[str,
     result: dict[str, Any] = {
         "base": {"rev": base, "commit": None, "version": ref.version},
         "primary_metric": metric,
-        "higher_is_better": _direction(metric) > 0,
+        "higher_is_better": direction(metric) > 0,
         "test_set": {"path": TEST_SET.as_posix(), "rows": int(len(y)), "sha256": sha256(TEST_SET),
                      "holdout_of": card.get("data", {}).get("test_holdout_of")},
         "evaluation": evaluation,

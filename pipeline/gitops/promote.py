@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,9 +27,12 @@ from typing import Any
 import yaml
 
 from pipeline import params as P
+from pipeline.config import CARD_JSON, CARD_MD, DVC_LOCK
+from pipeline.core.git import git, show
+from pipeline.core.git import run as git_run
 from pipeline.errors import PipelineError, UnfetchableError, one_line
 
-CARD = "models/model_card.json"
+CARD = CARD_JSON.as_posix()
 KEY_METRICS = ("accuracy", "f1_weighted", "roc_auc")
 RETRAIN_BRANCH = "retrain/"  # branches the scheduled job opens its retraining PRs from
 
@@ -39,14 +41,14 @@ RETRAIN_BRANCH = "retrain/"  # branches the scheduled job opens its retraining P
 class Registry:
     """The `registry:` block of params.yaml."""
 
-    model: str = "credit-risk"
-    stage: str = "prod"
-    artifact: str = "models/model.skops"
-    bump: str = "minor"
-    first_version: str = "v0.1.0"
-    fallback_rev: str = "main"
-    override_label: str = "promote-anyway"
-    comparison: str = "reports/comparison.json"
+    model: str
+    stage: str
+    artifact: str
+    bump: str
+    first_version: str
+    fallback_rev: str
+    override_label: str
+    comparison: str
 
 
 @dataclass
@@ -112,24 +114,11 @@ class ProductionRef:
 
 
 def settings(params: dict[str, Any]) -> Registry:
-    block = params.get("registry") or {}
-    return Registry(**{k: str(v) for k, v in block.items() if k in Registry.__dataclass_fields__})
+    """Every key is required: the defaults are those written in params.yaml, nowhere else."""
+    return Registry(**{k: str(P.section(params, "registry", k)) for k in Registry.__dataclass_fields__})
 
 
 # --- git plumbing ---------------------------------------------------------------------------------
-
-
-def git(*args: str, check: bool = True) -> str:
-    proc = subprocess.run(["git", *args], capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise PipelineError(f"git {' '.join(args)}: {proc.stderr.strip() or 'failed'}")
-    return proc.stdout
-
-
-def show(rev: str, path: str) -> str | None:
-    """A git-tracked file at `rev`, or None when that revision has no such file."""
-    proc = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True)
-    return proc.stdout if proc.returncode == 0 else None
 
 
 def lock_md5(lock_text: str | None, artifact: str) -> str | None:
@@ -204,7 +193,7 @@ def history(reg: Registry) -> History:
         fields = _fields(row["message"])
         versions[version] = Version(
             version=version, tag=row["name"], commit=row["commit"], date=row["date"],
-            md5=fields.get("model-md5") or lock_md5(show(row["commit"], "dvc.lock"), reg.artifact),
+            md5=fields.get("model-md5") or lock_md5(show(row["commit"], DVC_LOCK.as_posix()), reg.artifact),
             card=card_at(row["commit"]), fields=fields)
     assignments = []
     for row in _tags(f"refs/tags/{reg.model}#{reg.stage}#*"):
@@ -482,7 +471,7 @@ def promote(params: dict[str, Any], rev: str = "HEAD", require_remote: bool = Fa
         result = _rollback(reg, hist, undone, commit, by)
         card = hist.versions[result["version"]].card
         return _finish(reg, result, card, hist, by, critical, notes, [])
-    md5 = lock_md5(show(commit, "dvc.lock"), reg.artifact)
+    md5 = lock_md5(show(commit, DVC_LOCK.as_posix()), reg.artifact)
     if md5 is None:
         raise PipelineError(f"dvc.lock at {commit[:7]}: no output '{reg.artifact}' (run `dvc repro` "
                             "and commit dvc.lock)")
@@ -570,7 +559,7 @@ def release_notes(reg: Registry, result: dict[str, str], card: dict[str, Any] | 
     lines += ["", f"Model sha256 `{(card or {}).get('model', {}).get('sha256', '?')}`.", "",
               "Fetch it: `dvc artifacts get . " + f"{reg.model} --stage {reg.stage} -o model.skops` "
               "or `git checkout " + result["tag"] + " && dvc pull " + reg.artifact + "`."]
-    card_md = show("HEAD", "models/model_card.md")
+    card_md = show("HEAD", CARD_MD.as_posix())
     if card_md:
         lines += ["", "<details><summary>Model card</summary>", "", card_md.strip(), "", "</details>"]
     return "\n".join(lines) + "\n"
@@ -585,7 +574,7 @@ def rollback_check(params: dict[str, Any], report: str | None) -> dict[str, str]
     from pipeline.core.files import sha256, write_text
 
     reg = settings(params)
-    lock = Path("dvc.lock")
+    lock = Path(DVC_LOCK.as_posix())
     md5 = lock_md5(lock.read_text(encoding="utf-8") if lock.exists() else None, reg.artifact)
     hist = history(reg)
     undone = _undone(hist, git("rev-parse", "HEAD").strip())
@@ -678,10 +667,10 @@ def lineage_rows(params: dict[str, Any]) -> list[dict[str, Any]]:
     reg = settings(params)
     critical = (params.get("schema") or {}).get("critical_class")
     rows: list[dict[str, Any]] = []
-    log = git("log", "--reverse", "--format=%H %cI", "--", "dvc.lock", check=False)
+    log = git("log", "--reverse", "--format=%H %cI", "--", DVC_LOCK.as_posix(), check=False)
     for line in log.splitlines():
         commit, date = line.split(" ", 1)
-        md5 = lock_md5(show(commit, "dvc.lock"), reg.artifact)
+        md5 = lock_md5(show(commit, DVC_LOCK.as_posix()), reg.artifact)
         if md5 is None or (rows and rows[-1]["model_md5"] == md5):
             continue
         card = card_at(commit)
@@ -795,13 +784,13 @@ def commit_back(branch: str | None, remote: str, message: str,
         ignores = {os.path.relpath(Path(out.fs_path).parent / ".gitignore", repo.root_dir)
                    for out in outs if out.use_cache}
     extra = {os.path.normpath(p) for p in include or []}
-    paths = ["dvc.lock", *sorted(p for p in tracked | ignores | extra if Path(p).exists())]
+    paths = [DVC_LOCK.as_posix(), *sorted(p for p in tracked | ignores | extra if Path(p).exists())]
     base = git("rev-parse", "HEAD").strip()
     if branch:
         git("fetch", "-q", remote, f"+refs/heads/{branch}:refs/commit-back/tip")
         tip = git("rev-parse", "refs/commit-back/tip").strip()
         if tip != base:
-            if subprocess.run(["git", "merge-base", "--is-ancestor", base, tip]).returncode != 0:
+            if git_run("merge-base", "--is-ancestor", base, tip).returncode != 0:
                 raise PipelineError(f"commit-back: {remote}/{branch} ({tip[:7]}) no longer contains the "
                                     f"reproduced commit {base[:7]} (force-pushed?): nothing pushed")
             since = set(git("diff", "--name-only", base, tip).split())
@@ -814,7 +803,7 @@ def commit_back(branch: str | None, remote: str, message: str,
             git("reset", "-q", "--soft", tip)  # the same inputs: build on the earlier run's commit
             base = tip
     git("add", "--", *paths)
-    if subprocess.run(["git", "diff", "--cached", "--quiet"]).returncode == 0:
+    if git_run("diff", "--cached", "--quiet").returncode == 0:
         print(f"commit-back: dvc.lock and the tracked outputs are already committed ({base[:7]})")
         github_output({"pushed": "false", "head": base})
         return base

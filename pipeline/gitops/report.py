@@ -13,18 +13,16 @@ import argparse
 import json
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline import params as P
+from pipeline.config import DRIFT, MANIFEST, REPORT_MD, VALIDATION
+from pipeline.core.git import run as _git
 from pipeline.errors import PipelineError
 
-REPORT = Path("reports/report.md")
-VALIDATION = Path("reports/validation.json")
-DRIFT = Path("reports/drift.json")
-MANIFEST = Path("data/prepared/manifest.json")
+REPORT = REPORT_MD
 GITHUB_LIMIT = 65_536  # characters in a GitHub comment
 BUDGET = 60_000  # leaves room for CML's watermark and the longer URLs of published images
 DRIFT_IMAGES = ("reports/figures/drift.png", "reports/drift/drift.png", "reports/drift.png",
@@ -513,10 +511,6 @@ def _summary(block: dict) -> str:
 
 
 # --- params and data against the base ------------------------------------------------------------
-
-
-def _git(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", *args], capture_output=True, text=True)
 
 
 def flatten(node: Any, prefix: str = "") -> dict[str, str]:

@@ -30,6 +30,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from pipeline.config import PREPARED
 from pipeline.errors import PipelineError
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
@@ -68,7 +69,7 @@ def session(cfg: dict[str, Any], log: Callable[[str], None]) -> Iterator[Any]:
 
 
 def load(client, schema, pre_factory: Callable[[], Any], family: str, cfg: dict[str, Any], seed: int,
-         prepared: str = "data/prepared") -> tuple[Any, dict[str, Any]]:
+         prepared: str | os.PathLike = PREPARED) -> tuple[Any, dict[str, Any]]:
     """The fitted preprocessor and the search's data: dask collections on the workers for the
     boosters, local arrays of at most `sample_rows` rows for the families without a Dask interface;
     the validation labels (all the metrics need on the client) for both."""

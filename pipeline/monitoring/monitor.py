@@ -32,14 +32,15 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import params as P
+from pipeline.config import CARD_JSON, MONITORING
 from pipeline.errors import PipelineError
 
-OUT_DIR = Path("reports/monitoring")
+OUT_DIR = MONITORING
 HISTORY = "history.csv"
 LATEST = "latest.json"
 PLOT = "metrics.png"
 ISSUE = "issue.md"
-CARD = "models/model_card.json"
+CARD = CARD_JSON.as_posix()
 # Columns every history row has; per-class F1 columns (f1_<class>) follow the schema's classes.
 HISTORY_KEY = ("model_sha", "period")
 HISTORY_COLUMNS = ["model_version", "model_sha", "period", "run_date", "rows", "labelled_rows",
@@ -62,7 +63,7 @@ class Deployment:
 
 
 def _git(*args: str) -> str:
-    from pipeline.gitops.promote import git
+    from pipeline.core.git import git
 
     return git(*args).strip()
 
@@ -627,8 +628,8 @@ def _ab_test(cfg, prod, current, previous, schema, frames, periods, seed) -> dic
     """Retrospective A/B on the first N labelled periods after the promotion of the current version."""
     import numpy as np
 
+    from pipeline.core.resampling import mcnemar, paired_bootstrap
     from pipeline.core.revision import production
-    from pipeline.gitops.compare import mcnemar, paired_bootstrap
     from pipeline.stages.evaluate import predict_proba
 
     if current is None or previous is None:

@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import params as P
+from pipeline.config import DRIFT, DRIFT_FIGURES, DRIFT_PLOT_DATA
 from pipeline.core.schema import Schema
 from pipeline.errors import PipelineError, UnfetchableError
 
-REPORT = Path("reports/drift.json")
-FIGURES = Path("reports/drift")
-PLOT_DATA = Path("reports/plots/drift_features.json")
+REPORT = DRIFT
+FIGURES = DRIFT_FIGURES
+PLOT_DATA = DRIFT_PLOT_DATA
 MAX_OVERLAYS = 12
 
 DEFAULTS: dict[str, Any] = {

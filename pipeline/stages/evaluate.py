@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from pipeline import params as P
+from pipeline.config import CARD_MD, FIGURES, MANIFEST, METRICS, PLOTS, TEST_SET
 from pipeline.errors import PipelineError
 from pipeline.stages.train import CANDIDATE_REPORTS, CANDIDATES, CARD_JSON, PRODUCTION_MODEL, one_blas_thread
-
-METRICS = Path("reports/metrics.json")
-PLOTS = Path("reports/plots")
-FIGURES = Path("reports/figures")
-CARD_MD = Path("models/model_card.md")
 
 
 def select(params: dict[str, Any]) -> tuple[str, dict[str, dict]]:
@@ -52,7 +47,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     schema = from_params(params)
     classes = list(schema.classes)
     family, reports = select(params)
-    test = read_frame("data/prepared/test.parquet")
+    test = read_frame(TEST_SET)
     model = load_model(CANDIDATES / f"{family}.skops")
     y = schema.class_index(test[schema.target])
     with one_blas_thread():
@@ -80,7 +75,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     plots.calibration_png(FIGURES / "calibration.png", cal, f"Calibration ({family})")
     write_json(METRICS, metrics)
 
-    manifest = read_json("data/prepared/manifest.json")
+    manifest = read_json(MANIFEST)
     chosen = reports[family]
     card = {
         "model": {"family": family, "path": PRODUCTION_MODEL.as_posix(),

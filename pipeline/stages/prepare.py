@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import params as P
+from pipeline.config import MANIFEST, SPLITS
 from pipeline.core.schema import Schema
 from pipeline.errors import PipelineError
 
-PREPARED = Path("data/prepared")
 BATCH, ROW = "__batch__", "__row__"  # every prepared row: its batch file (stem) and line in it (0-based)
 STRATEGIES = ("combine", "replace", "new_only")
 
@@ -158,8 +158,8 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         stem = Path(entry["path"]).stem
         entry["split_rows"] = {k: int((f[BATCH] == stem).sum()) for k, f in parts.items()}
         entry["splits"] = row_masks(parts, stem, entry["file_rows"])
-    for name, frame in (("train", train), ("val", val), ("test", test)):
-        write_frame(PREPARED / f"{name}.parquet", frame.reset_index(drop=True))
+    for name, frame in parts.items():
+        write_frame(SPLITS[name], frame.reset_index(drop=True))
     summary = {
         "strategy": P.section(params, "window").get("strategy", "combine"),
         "files": manifest,
@@ -170,7 +170,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
             for name, frame in (("train", train), ("val", val), ("test", test))
         },
     }
-    write_json(PREPARED / "manifest.json", summary)
+    write_json(MANIFEST, summary)
     return summary
 
 

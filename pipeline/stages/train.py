@@ -12,17 +12,23 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import params as P
+from pipeline.config import (
+    CANDIDATE_REPORTS,
+    CANDIDATES,
+    CARD_JSON,
+    MANIFEST,
+    MODEL,
+    TIMINGS,
+    TRAIN_SET,
+    VAL_SET,
+)
 from pipeline.core.schema import Schema
 from pipeline.errors import PipelineError
 
 FAMILIES = ("xgboost", "lightgbm", "random_forest", "logistic")
-CANDIDATES = Path("models/candidates")
-CANDIDATE_REPORTS = Path("reports/candidates")
-PRODUCTION_MODEL = Path("models/model.skops")
-CARD_JSON = Path("models/model_card.json")  # the model card evaluate writes beside it
+PRODUCTION_MODEL = MODEL
 # Wall-clock timings: untracked (.gitignore), so a re-run that gives the same model gives the same
 # git-tracked files; the console, the benchmarks and the PR report read them from here.
-TIMINGS = Path("reports/timings")
 
 
 def one_blas_thread():
@@ -238,14 +244,14 @@ def _unseen_by_base(val, log):
     """Validation rows the warm-start base never learned from (its card's split masks): early
     stopping on rows it trained on would stop late and flatter the continued model."""
     from pipeline.core.files import read_json
-    from pipeline.stages.prepare import PREPARED, unseen_rows
+    from pipeline.stages.prepare import unseen_rows
 
     if not CARD_JSON.exists():
         raise PipelineError(f"{CARD_JSON}: the warm-start base model's card is missing: cannot tell "
                             "which validation rows it trained on")
     card = read_json(CARD_JSON)
-    current = {Path(f["path"]).stem: f.get("sha256") for f in read_json(PREPARED / "manifest.json")["files"]}
-    keep, info = unseen_rows(val, card, current, PREPARED / "val.parquet", "the warm-start base model")
+    current = {Path(f["path"]).stem: f.get("sha256") for f in read_json(MANIFEST)["files"]}
+    keep, info = unseen_rows(val, card, current, VAL_SET, "the warm-start base model")
     for e in info["excluded"]:
         log(f"warm start: {e['rows']} validation rows left out: {e['reason']}")
     return val[keep].reset_index(drop=True)
@@ -307,7 +313,7 @@ def _run(params: dict[str, Any], family: str, log, client=None, dask_cfg=None) -
                                           len(classes))
             return proba, lambda: est
     else:
-        train, val = read_frame("data/prepared/train.parquet"), read_frame("data/prepared/val.parquet")
+        train, val = read_frame(TRAIN_SET), read_frame(VAL_SET)
         base = _warm_start_base(family) if train_cfg.get("strategy") == "warm_start" else None
         init, warm_hp = None, None
         if base is not None:

@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import params as P
+from pipeline.config import VALIDATION
 from pipeline.core import expectations as E
 from pipeline.core.schema import Schema
 from pipeline.errors import PipelineError
 
-REPORT = Path("reports/validation.json")
+REPORT = VALIDATION
 CONTRACT_VERSION = 1  # bump when a check below changes meaning: stored results are then re-validated
 EXAMPLES = 5          # unexpected values / row numbers kept per failed expectation
 PERIOD_NAME = re.compile(r"^\d{4}-\d{2}$")
