@@ -31,12 +31,11 @@ def predict_proba(model, frame, schema):
 
 
 def run(params: dict[str, Any]) -> dict[str, Any]:
-    from pipeline.core import plots
+    from pipeline.core import model_card, plots
     from pipeline.core.files import (
         load_model,
         read_frame,
         read_json,
-        sha256,
         write_bytes,
         write_json,
         write_text,
@@ -75,26 +74,10 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     plots.calibration_png(FIGURES / "calibration.png", cal, f"Calibration ({family})")
     write_json(METRICS, metrics)
 
-    manifest = read_json(MANIFEST)
-    chosen = reports[family]
-    card = {
-        "model": {"family": family, "path": PRODUCTION_MODEL.as_posix(),
-                  "sha256": sha256(PRODUCTION_MODEL), "bytes": PRODUCTION_MODEL.stat().st_size,
-                  "format": "skops (trusted-type list in pipeline/core/files.py)"},
-        "schema": {"target": schema.target, "classes": classes, "numeric": list(schema.numeric),
-                   "categorical": list(schema.categorical), "id": schema.id, "time": schema.time},
-        "data": {"window": manifest["strategy"], "files": manifest["files"],
-                 "rows": manifest["rows"], "test_holdout_of": manifest["newest_batch"]},
-        "training": {"strategy": chosen["strategy"],
-                     "best_params": chosen["best_params"], "best_iteration": chosen["best_iteration"],
-                     "trials": len(chosen["trials"]), "seed": params.get("seed")},
-        "params": {k: params.get(k) for k in ("window", "split", "train")} | {
-            "models": {family: P.section(params, "models", family)}},
-        "metrics": {"test": {k: v for k, v in metrics.items() if k != "validation"},
-                    "validation": metrics["validation"]},
-    }
+    card = model_card.build(family, PRODUCTION_MODEL, schema, read_json(MANIFEST), reports[family],
+                            params, metrics)
     write_json(CARD_JSON, card)
-    write_text(CARD_MD, card_markdown(card))
+    write_text(CARD_MD, model_card.markdown(card))
     return metrics
 
 
@@ -102,46 +85,6 @@ def _mode(y):
     import numpy as np
 
     return np.bincount(y).argmax()
-
-
-def card_markdown(card: dict[str, Any]) -> str:
-    m, t = card["model"], card["metrics"]["test"]
-    lines = [
-        f"# Model card: {card['schema']['target']} classifier ({m['family']})",
-        "",
-        f"- **Model file**: `{m['path']}` ({m['bytes']:,} bytes, sha256 `{m['sha256'][:16]}…`)",
-        f"- **Training**: {card['training']['strategy']}, {card['training']['trials']} trials, "
-        f"seed {card['training']['seed']}",
-        f"- **Classes**: {', '.join(card['schema']['classes'])}",
-        f"- **Features**: {len(card['schema']['numeric'])} numeric, "
-        f"{len(card['schema']['categorical'])} categorical",
-        "",
-        "## Test metrics (holdout of the newest batch)",
-        "",
-        "| metric | value |",
-        "| --- | ---: |",
-    ]
-    for key in ("accuracy", "balanced_accuracy", "f1_weighted", "precision_weighted", "recall_weighted",
-                "roc_auc", "gini", "ks", "log_loss", "brier", "majority_baseline"):
-        if t.get(key) is not None:
-            lines.append(f"| {key} | {t[key]:.4f} |")
-    lines += ["", "| class | precision | recall | f1 | support |", "| --- | ---: | ---: | ---: | ---: |"]
-    for cls, v in t["per_class"].items():
-        lines.append(f"| {cls} | {v['precision']:.4f} | {v['recall']:.4f} | {v['f1']:.4f} | "
-                     f"{v['support']} |")
-    lines += ["", "## Validation score per family", ""]
-    lines += [f"- {f}: {s:.4f}" for f, s in card["metrics"]["validation"].items()]
-    lines += ["", "## Hyperparameters", "", "```", *(f"{k}: {v}" for k, v in
-              card["training"]["best_params"].items()), "```", "", "## Data", "",
-              "Rows per split (which rows: `data.files[].splits` in the JSON card, bit masks of file lines; "
-              "`compare` leaves the train and val rows out when it scores this model as the champion).",
-              "", "| file | rows | train | val | test | sha256 |",
-              "| --- | ---: | ---: | ---: | ---: | --- |"]
-    for f in card["data"]["files"]:
-        split = f.get("split_rows") or {}
-        lines.append(f"| {f['path']} | {f['rows']} | {split.get('train', '—')} | {split.get('val', '—')} | "
-                     f"{split.get('test', '—')} | `{f['sha256'][:12]}` |")
-    return "\n".join(lines) + "\n"
 
 
 def cli(args: argparse.Namespace) -> int:
