@@ -27,6 +27,8 @@ from typing import Any
 import yaml
 
 from pipeline import params as P
+from pipeline.commands.github import output as github_output
+from pipeline.commands.github import summary as step_summary
 from pipeline.config import CARD_JSON, CARD_MD, DVC_LOCK
 from pipeline.core.git import git, show
 from pipeline.core.git import run as git_run
@@ -315,23 +317,6 @@ def verify_model(reg: Registry, card: dict[str, Any] | None, md5: str, require_r
 
 
 # --- outputs for CI -------------------------------------------------------------------------------
-
-
-def github_output(values: dict[str, str]) -> None:
-    """Append step outputs to $GITHUB_OUTPUT when running in a workflow (ignored elsewhere)."""
-    target = os.environ.get("GITHUB_OUTPUT")
-    if not target:
-        return
-    with open(target, "a", encoding="utf-8") as fh:
-        for key, value in values.items():
-            fh.write(f"{key}={value}\n")
-
-
-def step_summary(text: str) -> None:
-    target = os.environ.get("GITHUB_STEP_SUMMARY")
-    if target:
-        with open(target, "a", encoding="utf-8") as fh:
-            fh.write(text.rstrip("\n") + "\n")
 
 
 def _metrics(card: dict[str, Any] | None, critical: str | None = None) -> dict[str, Any]:

@@ -106,8 +106,8 @@ def plan(params: dict[str, Any], params_path: Path, monitoring: Path) -> dict[st
 
 
 def ingest_cli(args: argparse.Namespace) -> int:
+    from pipeline.commands.github import output as github_output
     from pipeline.core.files import write_text
-    from pipeline.gitops.promote import github_output
 
     result = ingest(P.load(args.params))
     if result["source"] is None:
@@ -123,8 +123,8 @@ def ingest_cli(args: argparse.Namespace) -> int:
 
 
 def plan_cli(args: argparse.Namespace) -> int:
+    from pipeline.commands.github import output as github_output
     from pipeline.core.files import write_text
-    from pipeline.gitops.promote import github_output
 
     result = plan(P.load(args.params), Path(args.params), Path(args.monitoring))
     if result["retrain"]:

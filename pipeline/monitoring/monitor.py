@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -883,14 +882,10 @@ def _jsonable(value: Any) -> Any:
 
 def _github_output(report: dict[str, Any]) -> None:
     """Inside GitHub Actions, hand the decision to later steps (`steps.<id>.outputs.*`)."""
-    target = os.environ.get("GITHUB_OUTPUT")
-    if not target:
-        return
-    with open(target, "a", encoding="utf-8") as fh:
-        fh.write(f"decision={report['decision']}\n")
-        fh.write(f"alerts={len(report['alerts'])}\n")
-        fh.write(f"period={report['run']['period']}\n")
-        fh.write(f"model_version={report['model']['version']}\n")
+    from pipeline.commands import github
+
+    github.output({"decision": report["decision"], "alerts": len(report["alerts"]),
+                   "period": report["run"]["period"], "model_version": report["model"]["version"]})
 
 
 def _parse_date(text: str) -> dt.date:
