@@ -3,8 +3,8 @@
     .venv/bin/python -m benchmarks.compare [--rows 1500] [--resamples 1000] [--loop 50]
 
 The gate resamples the test rows `resamples` times and scores both models on each resample. The
-obvious way calls `pipeline.metrics.classification_metrics` twice per resample (every metric, ROC-AUC
-included); `pipeline.compare.paired_bootstrap` computes only the gate's metric, vectorised over all
+obvious way calls `pipeline.core.metrics.classification_metrics` twice per resample (every metric, ROC-AUC
+included); `pipeline.core.resampling.paired_bootstrap` computes only the gate's metric, vectorised over all
 resamples (per-row means for accuracy / log loss / Brier, stacked confusion matrices for the
 precision / recall / F1 family). The loop runs `--loop` resamples and is extrapolated to `--resamples`.
 The two give the same interval for the same resample indices (tests/test_compare.py checks the
@@ -21,8 +21,8 @@ import time
 def main() -> None:
     import numpy as np
 
-    from pipeline.compare import paired_bootstrap
-    from pipeline.metrics import classification_metrics, lookup
+    from pipeline.core.metrics import classification_metrics, lookup
+    from pipeline.core.resampling import paired_bootstrap
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1500, help="test rows (the example's holdout: 1,500)")

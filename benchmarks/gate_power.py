@@ -50,7 +50,7 @@ def paired_sample(rng, n: int, discordance: float, delta: float):
 def old_rule(cand: dict[str, float], champ: dict[str, float], accuracy_deltas, seed: int) -> bool:
     """The gate before issue 15: gain >= 0.01, 95 % interval above 0, guards on point estimates.
     `accuracy_deltas`: the bootstrap differences (paired_bootstrap draws the same ones for a seed)."""
-    from pipeline.compare import percentile_interval
+    from pipeline.core.resampling import percentile_interval
 
     if cand["accuracy"] - champ["accuracy"] < 0.01 - 1e-12:
         return False
@@ -64,15 +64,8 @@ def main() -> int:
     import numpy as np
 
     from pipeline import params as P
-    from pipeline.compare import (
-        MODES,
-        bootstrap_deltas,
-        gate_checks,
-        gate_config,
-        interval_metrics,
-        percentile_interval,
-        resampled_metric,
-    )
+    from pipeline.core.resampling import bootstrap_deltas, percentile_interval, resampled_metric
+    from pipeline.gitops.compare import MODES, gate_checks, gate_config, interval_metrics
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1500, help="evaluation rows (the example's holdout)")

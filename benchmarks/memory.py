@@ -9,7 +9,7 @@ a group reuses one of the first four with its continuous values shifted by 1e-6Â
 distinct: drawing 50M rows of random numbers takes too long on a shared machine). Then, each in
 a fresh child process whose peak RSS (getrusage max RSS) is the figure:
 
-- streamed: `pipeline.drift.data_drift` over `pipeline.columns.ParquetColumns` (one column of both
+- streamed: `pipeline.stages.drift.data_drift` over `pipeline.core.columns.ParquetColumns` (one column of both
   sides at a time, blocked merge): what the drift stage does above `drift.in_memory_rows`;
 - in memory (the baseline, up to --in-memory-max rows): both sides read into pandas, then the same
   `data_drift`: what it does below.
@@ -98,7 +98,7 @@ def _group(rng, n: int, shift: float):
 
 def child(mode: str, rows: int) -> dict:
     """Run one measurement in this process; the caller reads its peak RSS."""
-    from pipeline import drift
+    from pipeline.stages import drift
 
     ref, cur = dataset(rows)
     t = time.perf_counter()

@@ -5,7 +5,7 @@
 
 For each size: simulated applications (pipeline.simulate, stable scenario) written as the prepared
 splits (80 % train, 20 % validation, Parquet) under benchmarks/.cache/scaling/, then the train stage
-(`pipeline.train.run`, one trial, `--trees` trees, early stopping 30) in a fresh child process per
+(`pipeline.stages.train.run`, one trial, `--trees` trees, early stopping 30) in a fresh child process per
 engine: `train.engine: local`, and `train.engine: dask` on LocalCluster(n_workers=2,
 threads_per_worker=1). Figures: wall time of the stage (cluster start included), peak RSS of the
 stage's process (getrusage) and, for dask, of the largest worker; validation accuracy of both; the
@@ -32,7 +32,7 @@ def prepared(rows: int) -> Path:
     """A directory holding data/prepared/{train,val}.parquet for `rows` simulated rows."""
     import pandas as pd
 
-    from pipeline.io import write_frame
+    from pipeline.core.files import write_frame
     from pipeline.simulate import simulate
 
     out = CACHE / str(rows)
@@ -50,7 +50,7 @@ def prepared(rows: int) -> Path:
 
 def child(engine: str, rows: int, family: str, trees: int) -> dict:
     from pipeline import params as P
-    from pipeline import train
+    from pipeline.stages import train
 
     params = P.load(ROOT / "params.yaml")
     params["train"]["engine"] = engine

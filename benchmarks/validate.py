@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.validate [--rows 1000000] [--repeat 3]
 
 Builds a 1,000,000-row frame from the simulator (cached under benchmarks/.cache/), then times
-`pipeline.validate.evaluate` (the stage's path: structural checks, GX BOOLEAN_ONLY for the whole
+`pipeline.stages.validate.evaluate` (the stage's path: structural checks, GX BOOLEAN_ONLY for the whole
 suite, SUMMARY details for what failed and for `mostly` expectations) against a plain-pandas
 evaluation of every expectation in the suite. Two cases: clean data, and data with a few bad rows
 (so the detail pass runs). Prints the best of `--repeat` runs and the ratio; the target is ≤ 3×.
@@ -22,7 +22,7 @@ from benchmarks.timing import best
 from pipeline import expectations as E  # noqa: E402
 from pipeline import params as P  # noqa: E402
 from pipeline import validate as V  # noqa: E402
-from pipeline.schema import from_params  # noqa: E402
+from pipeline.core.schema import from_params  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import yaml
 
+from pipeline.config import PARAMS
 from pipeline.errors import PipelineError
 
-PARAMS_FILE = Path("params.yaml")
+PARAMS_FILE = PARAMS
 
 
 def load(path: str | Path = PARAMS_FILE) -> dict[str, Any]:

@@ -156,7 +156,7 @@ def simulate(period: str, rows: int, scenario: str = "stable", seed: int = 0) ->
 
 
 def write(frame: pd.DataFrame, path: str | Path) -> None:
-    from pipeline.io import write_frame
+    from pipeline.core.files import write_frame
 
     write_frame(Path(path), frame)
 

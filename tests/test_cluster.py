@@ -73,7 +73,7 @@ def _metric(metrics: dict, name: str) -> float:
 @pytest.mark.slow
 def test_cluster_shuts_down_after_success_and_failure(tmp_path, monkeypatch):
     from pipeline import params as P
-    from pipeline import train
+    from pipeline.stages import train
 
     # ports of their own: the previous test's LightGBM sockets may still hold its ports (TIME_WAIT)
     project = make_project(tmp_path, rows=600, git=False,

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from scipy import stats as sps
 
-from pipeline import stats
+from pipeline.core import stats
 from tests.support.project import cli, make_project
 
 
@@ -38,7 +38,7 @@ def test_blocked_merge_equals_one_pass_and_scipy(ties, block):
 def test_streamed_drift_equals_in_memory_drift(tmp_path):
     """The drift report of two Parquet files streamed column by column (in_memory_rows: 0) equals the
     in-memory one, with nulls, integers and categories (a new one, a missing one) in play."""
-    from pipeline import drift
+    from pipeline.stages import drift
 
     rng = np.random.default_rng(5)
     n = 30_000
@@ -55,7 +55,7 @@ def test_streamed_drift_equals_in_memory_drift(tmp_path):
         paths.append(path)
     streamed = drift._read([paths[0]], limit_rows=0), drift._read([paths[1]], limit_rows=0)
     in_memory = drift._read([paths[0]]), drift._read([paths[1]])
-    from pipeline.columns import ParquetColumns
+    from pipeline.core.columns import ParquetColumns
 
     assert isinstance(streamed[0], ParquetColumns) and isinstance(in_memory[0], pd.DataFrame)
     a = drift.data_drift(*streamed, ["x", "k"], ["c"])
@@ -103,12 +103,12 @@ def test_monitoring_streams_a_large_parquet_training_window(tmp_path, monkeypatc
     monitoring drift verdict is the in-memory one; prediction drift is reported as not measured."""
     from pathlib import Path
 
-    from pipeline import monitor
-    from pipeline.columns import ParquetColumns
-    from pipeline.io import sha256
+    from pipeline.core.columns import ParquetColumns
+    from pipeline.core.files import sha256
+    from pipeline.core.schema import from_params
+    from pipeline.monitoring import monitor
     from pipeline.params import load
-    from pipeline.schema import from_params
-    from pipeline.train import _pipeline, build_estimator, build_preprocessor
+    from pipeline.stages.train import _pipeline, build_estimator, build_preprocessor
 
     project = make_project(tmp_path, git=False, rows=600, suffix=".parquet")
     monkeypatch.chdir(project)
@@ -139,7 +139,7 @@ def test_monitoring_streams_a_large_parquet_training_window(tmp_path, monkeypatc
 def test_validation_of_a_streamed_parquet_batch_equals_in_memory(tmp_path, monkeypatch):
     """Above validate.in_memory_rows a Parquet batch is checked one column at a time: the same
     findings, the same one-line error."""
-    from pipeline.validate import validate_batches
+    from pipeline.stages.validate import validate_batches
 
     project = make_project(tmp_path, git=False, rows=500, suffix=".parquet",
                            overrides={"data": {"pattern": "*.parquet"}})

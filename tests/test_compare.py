@@ -15,16 +15,10 @@ import numpy as np
 import pytest
 
 from pipeline import cli as pipeline_cli
-from pipeline.compare import (
-    PER_ROW,
-    gate_checks,
-    gate_config,
-    mcnemar,
-    paired_bootstrap,
-    resampled_metric,
-)
+from pipeline.core.metrics import classification_metrics, lookup
+from pipeline.core.resampling import PER_ROW, mcnemar, paired_bootstrap, resampled_metric
 from pipeline.errors import PipelineError
-from pipeline.metrics import classification_metrics, lookup
+from pipeline.gitops.compare import gate_checks, gate_config
 from tests.support.project import cli, copy_project, run, write_params
 
 CLASSES = ["Bajo", "Medio", "Alto"]
@@ -62,7 +56,7 @@ def test_bootstrap_of_a_model_against_itself_is_exactly_zero():
 
 
 def test_resampled_metrics_equal_the_shared_metrics():
-    """The vectorised bootstrap metrics are the same numbers as pipeline.metrics on one resample."""
+    """The vectorised bootstrap metrics are the same numbers as pipeline.core.metrics on one resample."""
     rng = np.random.default_rng(3)
     y = rng.integers(0, 3, 250)
     proba = rng.dirichlet([1, 1, 1], 250)
@@ -165,8 +159,8 @@ def test_gate_power_and_false_promotion_at_the_example_size():
     """The simulation of benchmarks/gate_power.py, small: the old rule misses most true +1-point gains;
     superiority promotes them, and neither mode promotes a model that is 2 points worse."""
     from benchmarks.gate_power import old_rule, paired_sample
-    from pipeline.compare import bootstrap_deltas as paired_bootstrap_deltas
-    from pipeline.compare import flat_metrics, gate_intervals
+    from pipeline.core.resampling import bootstrap_deltas as paired_bootstrap_deltas
+    from pipeline.gitops.compare import flat_metrics, gate_intervals
 
     cfgs = {m: gate_config({"gate": {"mode": m, "bootstrap_resamples": 300}}) for m in
             ("non_inferiority", "superiority")}
@@ -215,7 +209,7 @@ def _compare(project: Path, monkeypatch, *args: str) -> tuple[int, dict]:
 
 def _install(project: Path, model, note: str, card_sha: bool = True) -> None:
     """Put `model` in the work tree as models/model.skops, with its model card updated."""
-    from pipeline.io import save_model, sha256
+    from pipeline.core.files import save_model, sha256
 
     path = project / "models/model.skops"
     save_model(path, model)
@@ -232,10 +226,10 @@ def _logistic(project: Path, rows: int | None = None, shuffle: bool = False):
     """A logistic-regression pipeline on the project's training split (a tiny or shuffled one)."""
     from sklearn.pipeline import Pipeline
 
-    from pipeline.io import read_frame
+    from pipeline.core.files import read_frame
+    from pipeline.core.schema import from_params
     from pipeline.params import load
-    from pipeline.schema import from_params
-    from pipeline.train import build_estimator, build_preprocessor
+    from pipeline.stages.train import build_estimator, build_preprocessor
 
     schema = from_params(load(project / "params.yaml"))
     train = read_frame(project / "data/prepared/train.parquet")
@@ -378,9 +372,9 @@ def _card_and_test(seed_champion: int, seed_challenger: int):
     """A champion card and a challenger test set as prepare writes them, both on the same batches."""
 
     from pipeline import params as P
-    from pipeline.prepare import BATCH, ROW, row_masks, split
-    from pipeline.schema import from_params
+    from pipeline.core.schema import from_params
     from pipeline.simulate import simulate
+    from pipeline.stages.prepare import BATCH, ROW, row_masks, split
 
     schema = from_params(P.load())
     frames = []
@@ -399,8 +393,8 @@ def _card_and_test(seed_champion: int, seed_challenger: int):
 
 
 def test_compare_leaves_out_rows_the_champion_learned_from():
-    from pipeline.compare import TEST_SET
-    from pipeline.prepare import unseen_rows
+    from pipeline.gitops.compare import TEST_SET
+    from pipeline.stages.prepare import unseen_rows
 
     def evaluation_rows(frame, card, current):
         return unseen_rows(frame, card, current, TEST_SET)
@@ -429,7 +423,7 @@ def test_compare_leaves_out_rows_the_champion_learned_from():
 
 
 def test_a_model_no_better_than_the_class_shares_is_never_promoted_nor_a_first_model():
-    from pipeline.metrics import baseline_proba
+    from pipeline.core.metrics import baseline_proba
 
     y = np.array([0] * 95 + [1] * 5)
     trivial = classification_metrics(y, baseline_proba([95, 5], 100), ["no", "yes"])

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipeline import drift
-from pipeline.schema import from_params
+from pipeline.core.schema import from_params
 from pipeline.simulate import simulate
+from pipeline.stages import drift
 from tests.support.project import ROOT, make_project, run
 
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -29,7 +29,7 @@ def _model(frame: pd.DataFrame):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
-    from pipeline.train import build_preprocessor
+    from pipeline.stages.train import build_preprocessor
 
     model = Pipeline([("preprocess", build_preprocessor(SCHEMA, scale=True)),
                       ("model", LogisticRegression(max_iter=1000))])
@@ -76,7 +76,7 @@ def test_salary_inflation_is_data_drift_not_concept_drift():
 def test_bootstrap_metrics_agree_with_the_shared_metrics():
     import numpy as np
 
-    from pipeline.metrics import classification_metrics, lookup
+    from pipeline.core.metrics import classification_metrics, lookup
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, 500)
@@ -95,7 +95,7 @@ def test_bootstrap_metrics_agree_with_the_shared_metrics():
 
 def test_two_file_mode(tmp_path, capsys):
     from pipeline.cli import main
-    from pipeline.io import save_model
+    from pipeline.core.files import save_model
 
     ref, cur = tmp_path / "ref.csv", tmp_path / "cur.csv"
     reference = _batches("salary_inflation", ["2024-01", "2024-02"], 1500, seed=3)
@@ -220,9 +220,9 @@ def test_a_stable_month_with_a_forest_in_production_shows_no_prediction_drift(tm
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.pipeline import Pipeline
 
-    from pipeline.io import read_csv, sha256
-    from pipeline.prepare import BATCH, ROW, row_masks, split
-    from pipeline.train import build_preprocessor
+    from pipeline.core.files import read_csv, sha256
+    from pipeline.stages.prepare import BATCH, ROW, row_masks, split
+    from pipeline.stages.train import build_preprocessor
     from tests.support.project import simulate_batches
 
     paths = simulate_batches(tmp_path, ["2024-01", "2024-02", "2024-03"], 2000)

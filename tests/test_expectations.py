@@ -24,7 +24,7 @@ def _init(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def test_init_round_trips_and_refuses_to_overwrite_hand_edits(init_project, monkeypatch, capsys):
-    from pipeline import expectations as E
+    from pipeline.core import expectations as E
 
     monkeypatch.chdir(init_project)
     suite_file = init_project / "expectations/credit_risk.json"
@@ -60,7 +60,7 @@ def test_init_round_trips_and_refuses_to_overwrite_hand_edits(init_project, monk
 
 
 def test_init_from_selected_batches_and_generated_values(init_project, tmp_path, monkeypatch, capsys):
-    from pipeline import expectations as E
+    from pipeline.core import expectations as E
 
     monkeypatch.chdir(init_project)
     out_file = tmp_path / "one.json"
@@ -82,7 +82,7 @@ def test_init_from_selected_batches_and_generated_values(init_project, tmp_path,
 
 
 def test_load_rejects_an_expectation_without_severity(tmp_path):
-    from pipeline import expectations as E
+    from pipeline.core import expectations as E
     from pipeline.errors import PipelineError
 
     path = tmp_path / "s.json"
@@ -94,10 +94,10 @@ def test_load_rejects_an_expectation_without_severity(tmp_path):
 
 def test_committed_suite_accepts_every_simulated_scenario(tmp_path):
     """Other stages' tests simulate drifting data: the contract must warn about drift, never stop it."""
-    from pipeline import expectations as E
+    from pipeline.core import expectations as E
+    from pipeline.core.schema import from_params
     from pipeline.params import load
-    from pipeline.schema import from_params
-    from pipeline.validate import GXRunner, evaluate, read_batch
+    from pipeline.stages.validate import GXRunner, evaluate, read_batch
 
     root = Path(__file__).resolve().parents[1]
     params = load(root / "params.yaml")

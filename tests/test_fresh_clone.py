@@ -87,7 +87,7 @@ def test_monitor_scores_new_months_with_the_committed_model(fresh_clone, tmp_pat
 
 
 def test_changing_the_model_saving_module_marks_the_train_stages(fresh_clone):
-    io_module = fresh_clone / "pipeline" / "io.py"
+    io_module = fresh_clone / "pipeline" / "core" / "files.py"
     original = io_module.read_bytes()
     try:
         io_module.write_bytes(original + b"# a comment changes the module's hash\n")
@@ -204,7 +204,7 @@ def test_sigkill_mid_stage_leaves_no_half_written_file(tmp_path, stage):
         project).parts) and (p.name.endswith(".tmp") or p.name.startswith("."))
         and p.name not in {".gitignore", ".dvcignore"}]
     assert not leftovers, leftovers
-    from pipeline.io import load_model
+    from pipeline.core.files import load_model
 
     for model in project.glob("models/**/*.skops"):
         load_model(model)  # whole, or not there at all

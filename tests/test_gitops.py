@@ -506,7 +506,7 @@ def test_changes_decides_what_retrains(tmp_path):
     project = make_project(tmp_path, rows=50)
     base = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
     cases = {"README.md": "false", "tests/test_x.py": "false", "uv.lock": "true", "Makefile": "true",
-             "pyproject.toml": "true", "pipeline/train.py": "true", "params.yaml": "true",
+             "pyproject.toml": "true", "pipeline/stages/train.py": "true", "params.yaml": "true",
              "data/batches/x.csv": "true"}
     for path, expected in cases.items():
         run(["git", "checkout", "-q", "-B", "t", base], project)

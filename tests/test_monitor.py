@@ -1,7 +1,7 @@
 """Monitoring: alerts on drifting months, quiet on stable ones, history upsert, Prometheus, A/B.
 
 Models are fitted directly in Python (no `dvc repro`) and stored the DVC way (`dvc add` + a model
-card committed in git), so `pipeline.revision.production` loads them through dvc.api exactly as in
+card committed in git), so `pipeline.core.revision.production` loads them through dvc.api exactly as in
 production; monitor runs in-process in a temporary git + DVC repository.
 """
 
@@ -33,8 +33,8 @@ def fit(frames: list, params: dict[str, Any], family: str = "logistic", hp: dict
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
-    from pipeline.schema import from_params
-    from pipeline.train import build_estimator, build_preprocessor
+    from pipeline.core.schema import from_params
+    from pipeline.stages.train import build_estimator, build_preprocessor
 
     schema = from_params(params)
     data = pd.concat(frames, ignore_index=True)
@@ -50,12 +50,12 @@ def commit_model(project: Path, model, files: list[str], message: str, tag: str 
     the holdout of the newest file, as evaluate does), commit; optionally tag `credit-risk@vX.Y.Z`."""
     from dvc.repo import Repo
 
-    from pipeline.evaluate import predict_proba
-    from pipeline.io import read_csv, save_model, sha256, write_json
-    from pipeline.metrics import classification_metrics, rounded
+    from pipeline.core.files import read_csv, save_model, sha256, write_json
+    from pipeline.core.metrics import classification_metrics, rounded
+    from pipeline.core.schema import from_params
     from pipeline.params import load
-    from pipeline.prepare import split
-    from pipeline.schema import from_params
+    from pipeline.stages.evaluate import predict_proba
+    from pipeline.stages.prepare import split
 
     params = load(project / "params.yaml")
     schema = from_params(params)
@@ -95,7 +95,7 @@ def base_project(tmp_path_factory) -> Path:
 
 
 def _build_base(base: Path) -> Path:
-    from pipeline.io import read_csv
+    from pipeline.core.files import read_csv
     from pipeline.params import load
 
     project = make_project(base, TRAIN_PERIODS, rows=ROWS)
@@ -136,7 +136,7 @@ class _chdir:
 
 
 def monitor(project: Path, **kw) -> dict[str, Any]:
-    from pipeline.monitor import run as monitor_run
+    from pipeline.monitoring.monitor import run as monitor_run
     from pipeline.params import load
 
     return monitor_run(load(project / "params.yaml"), now=kw.pop("now", NOW), **kw)
@@ -230,7 +230,7 @@ def test_history_upsert_has_no_duplicates(project: Path):
 
 
 def test_upsert_keeps_other_rows_byte_for_byte(tmp_path: Path):
-    from pipeline.monitor import upsert_history
+    from pipeline.monitoring.monitor import upsert_history
 
     path = tmp_path / "history.csv"
     row = {"model_version": "v1.0.0", "model_sha": "aaaaaaaaaaaa", "run_date": "2024-06-01", "rows": 10}
@@ -292,7 +292,7 @@ def test_ab_after_promotion(project: Path, better: bool):
     under the new policy) does not."""
     import numpy as np
 
-    from pipeline.io import read_csv
+    from pipeline.core.files import read_csv
     from pipeline.params import load
 
     params = load(project / "params.yaml")
@@ -396,7 +396,8 @@ def test_alert_rules_pass_promtool_and_match_params():
     dashboard = json.loads((ROOT / "monitoring" / "grafana-dashboard.json").read_text())
     used = {m for p in dashboard["panels"] for t in p.get("targets", [])
             for m in re.findall(r"\bmodel_[a-z0-9_]+", t["expr"])}
-    exported = set(re.findall(r'"(model_[a-z0-9_]+)"', (ROOT / "pipeline" / "monitor.py").read_text()))
+    code = "".join(p.read_text() for p in (ROOT / "pipeline" / "monitoring").glob("*.py"))
+    exported = set(re.findall(r'"(model_[a-z0-9_]+)"', code))
     assert used and used <= exported, used - exported
 
 
@@ -406,12 +407,12 @@ def test_label_free_estimate_has_an_interval_calibrated_on_every_held_out_row():
     interval (the raw mean confidence)."""
     import pandas as pd
 
-    from pipeline.evaluate import predict_proba
-    from pipeline.monitor import estimated_accuracy
+    from pipeline.core.schema import from_params
+    from pipeline.monitoring.monitor import estimated_accuracy
     from pipeline.params import load
-    from pipeline.prepare import split
-    from pipeline.schema import from_params
     from pipeline.simulate import simulate
+    from pipeline.stages.evaluate import predict_proba
+    from pipeline.stages.prepare import split
 
     params = load(ROOT / "params.yaml")
     schema = from_params(params)

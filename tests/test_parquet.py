@@ -82,8 +82,8 @@ def test_schema_and_expectations_init_from_parquet(tmp_path):
 
 
 def test_batch_files_ignores_dvc_pointers_and_refuses_a_period_in_two_formats(tmp_path):
+    from pipeline.core.files import batch_files
     from pipeline.errors import PipelineError
-    from pipeline.io import batch_files
 
     simulate_batches(tmp_path, ["2024-01"], 50, suffix=".parquet")
     simulate_batches(tmp_path, ["2024-02"], 50)

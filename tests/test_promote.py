@@ -18,13 +18,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline import promote as PR
+from pipeline import params as P
 from pipeline.errors import PipelineError
+from pipeline.gitops import promote as PR
 from tests.support.project import run
 
+# the repository's registry block (its defaults live in params.yaml only)
 PARAMS = {"schema": {"critical_class": "Alto"},
-          "registry": {"model": "credit-risk", "stage": "prod", "artifact": "models/model.skops",
-                       "bump": "minor", "first_version": "v0.1.0"}}
+          "registry": P.section(P.load(Path(__file__).resolve().parents[1] / "params.yaml"), "registry")}
 
 MAKE_MODEL = '''\
 import hashlib, json, pathlib

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import report as R
-from pipeline.compare import CONFUSION_PNG, ROC_PNG, confusion_pair_png
+from pipeline.gitops import report as R
+from pipeline.gitops.compare import CONFUSION_PNG, ROC_PNG, confusion_pair_png
 from tests.support.project import ROOT, run
 
 CLASSES = ["Bajo", "Medio", "Alto"]
@@ -224,7 +224,7 @@ def test_table_cells_cannot_break_the_table():
 
 def test_decision_impact_and_evaluation_provenance(repo):
     """The flip table (how many applicants change class), and the rows behind the numbers."""
-    from pipeline.compare import flip_table
+    from pipeline.core.resampling import flip_table
 
     pred_a = np.array([0] * 900 + [1] * 400 + [2] * 200)
     pred_b = pred_a.copy()

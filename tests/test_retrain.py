@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline import retrain as R
 from pipeline.errors import PipelineError
+from pipeline.gitops import retrain as R
 from pipeline.params import replace_block
 from tests.support.project import cli, make_project, run, simulate_batches
 

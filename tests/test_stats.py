@@ -8,7 +8,8 @@ import pytest
 from scipy import stats as sps
 from scipy.spatial import distance
 
-from pipeline import drift, stats
+from pipeline.core import stats
+from pipeline.stages import drift
 
 STAT = {"rtol": 1e-12, "atol": 1e-12}
 PVAL = {"rtol": 1e-9, "atol": 0}

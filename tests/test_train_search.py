@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.train import binned, fit_trial, study
+from pipeline.stages.train import binned, fit_trial, study
 
 
 @pytest.fixture(scope="module")

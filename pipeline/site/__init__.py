@@ -26,7 +26,7 @@ def build(params: dict[str, Any], out: Path, monitoring_ref: str | None = None, 
           progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Write the site into `out` (replaced whole); returns what was written, for the command to print.
     `progress` hears of each batch Great Expectations validates for its Data Docs."""
-    from pipeline import promote
+    from pipeline.gitops import promote
     from pipeline.site import collect, render
 
     if monitoring_ref is not None and promote.git("rev-parse", "--verify", "--quiet",

@@ -1,6 +1,6 @@
 """The facts the site shows, read from git and the reports: no rendering here.
 
-Registry: the version tags (`pipeline.promote.history`) with each version's model card and, when
+Registry: the version tags (`pipeline.gitops.promote.history`) with each version's model card and, when
 committed at that version's commit, its promotion report. Monitoring: `history.csv` and
 `latest.json` as the monitoring ref holds them (the work tree when no ref is given), and every
 earlier `latest.json` from that ref's git history (alerts and triggers over time, drift per
@@ -16,12 +16,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pipeline import promote
-from pipeline.monitor import HISTORY, LATEST, OUT_DIR
+from pipeline.config import CARD_MD, COMPARISON, DRIFT, REPORT_MD, VALIDATION
+from pipeline.gitops import promote
+from pipeline.monitoring.monitor import HISTORY, LATEST, OUT_DIR
 
-REPORTS = ("reports/report.md", "reports/comparison.json")  # the PR report, where a commit holds it
-VALIDATION = Path("reports/validation.json")
-DRIFT = Path("reports/drift.json")
+REPORTS = (REPORT_MD.as_posix(), COMPARISON.as_posix())  # the PR report, where a commit holds it
 
 
 def read_text(path: str | Path, ref: str | None) -> str | None:
@@ -79,7 +78,7 @@ def registry(params: dict[str, Any]) -> dict[str, Any]:
         event = first_event.get(v.version)
         versions.append({
             "version": v.version, "tag": v.tag, "commit": v.commit, "date": v.date, "sha256": v.sha256,
-            "md5": v.md5, "card": v.card, "card_md": promote.show(v.commit, "models/model_card.md"),
+            "md5": v.md5, "card": v.card, "card_md": promote.show(v.commit, CARD_MD.as_posix()),
             "promoted_by": event.promoted_by if event else promote.promoted_by(v.commit),
             "how": how(event, v) if event else "commit",
             "reports": {p: text for p in REPORTS if (text := promote.show(v.commit, p))},

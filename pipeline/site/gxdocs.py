@@ -69,11 +69,11 @@ def build(params: dict[str, Any], target: Path,
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    from pipeline import expectations as E
     from pipeline import params as P
-    from pipeline import validate as V
-    from pipeline.io import batch_files
-    from pipeline.schema import from_params
+    from pipeline.core import expectations as E
+    from pipeline.core.files import batch_files
+    from pipeline.core.schema import from_params
+    from pipeline.stages import validate as V
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     schema = from_params(params)

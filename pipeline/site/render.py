@@ -8,6 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from pipeline.config import COMPARISON, REPORT_MD
 from pipeline.site import charts
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -196,14 +197,14 @@ def version_context(v: dict[str, Any], reg: dict[str, Any]) -> dict[str, Any]:
     overall = [(k, x) for k, x in test.items() if isinstance(x, (int, float)) and not isinstance(x, bool)]
     per_class = list((test.get("per_class") or {}).items())
     comparison = None
-    if "reports/comparison.json" in v["reports"]:
+    if COMPARISON.as_posix() in v["reports"]:
         try:
-            data = json.loads(v["reports"]["reports/comparison.json"])
+            data = json.loads(v["reports"][COMPARISON.as_posix()])
             comparison = {"verdict": data.get("verdict") or data.get("decision") or "?",
                           "reasons": [str(r) for r in data.get("reasons") or []]}
         except (json.JSONDecodeError, AttributeError):
             comparison = None
-    report = v["reports"].get("reports/report.md")
+    report = v["reports"].get(REPORT_MD.as_posix())
     return {"v": v, "overall": overall, "per_class": per_class, "comparison": comparison,
             "card_html": markdown(v["card_md"]) if v["card_md"] else None,
             "report_html": markdown(report) if report else None,

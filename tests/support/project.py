@@ -96,7 +96,7 @@ def write_params(project: Path, overrides: dict[str, Any]) -> dict[str, Any]:
 
 def simulate_batches(directory: Path, periods: list[str], rows: int, scenario: str = "stable",
                      seed: int = 0, suffix: str = ".csv") -> list[Path]:
-    from pipeline.io import write_frame
+    from pipeline.core.files import write_frame
     from pipeline.simulate import simulate
 
     directory.mkdir(parents=True, exist_ok=True)
