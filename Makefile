@@ -49,9 +49,10 @@ example-remote: install
 	dvc push --remote example
 	@du -sh .dvc/example-remote
 
-## test: the whole suite, slow end-to-end tests included
+## test: the whole suite, slow end-to-end tests included, on every core (pytest-xdist, up to 4
+## workers; a module's tests stay on one worker, so its shared fixtures are built once)
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 ## test-fast: skip the slow end-to-end tests (CI runs everything)
 test-fast: install

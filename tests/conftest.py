@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,13 +17,23 @@ def project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def reproduced_example(tmp_path_factory) -> Path:
-    """The small project after one real `dvc repro`, shared by the session (tests copy it with
-    `copy_project`, never change it): outputs and DVC cache in place, not committed (HEAD holds the
-    batches and no model)."""
-    project = make_project(tmp_path_factory.mktemp("reproduced-example"))
-    run(["dvc", "repro", "-q"], project)  # a subprocess: its DVC config stays in the temp dir (env)
-    return project
+def reproduced_example(tmp_path_factory, worker_id) -> Path:
+    """The small project after one real `dvc repro`, built once per run and shared (tests copy it
+    with `copy_project`, never change it): outputs and DVC cache in place, not committed (HEAD holds
+    the batches and no model). Under pytest-xdist the first worker to need it builds it in the run's
+    temp dir, the others wait on a file lock and share it."""
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":  # each xdist worker's temp dir sits inside the run's own
+        root = root.parent
+    base, done = root / "reproduced-example", root / "reproduced-example.done"
+    with FileLock(str(root / "reproduced-example.lock")):
+        if not done.exists():
+            shutil.rmtree(base, ignore_errors=True)  # a build interrupted by a failure
+            run(["dvc", "repro", "-q"], make_project(base))  # its DVC config stays in the temp dir
+            done.touch()
+    return base / "project"
 
 
 @pytest.fixture(autouse=True)
