@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.timing import best
-from pipeline import expectations as E  # noqa: E402
 from pipeline import params as P  # noqa: E402
-from pipeline import validate as V  # noqa: E402
+from pipeline.core import expectations as E
 from pipeline.core.schema import from_params  # noqa: E402
+from pipeline.stages import validate as V
 
 ROOT = Path(__file__).resolve().parents[1]
 
