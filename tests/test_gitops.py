@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.project import ROOT, env, make_project, run, simulate_batches
+from tests.support.project import ROOT, env, make_project, run, simulate_batches, write_params
 from tests.support.replay import (
     Event,
     FakeGitHub,
@@ -31,6 +31,7 @@ from tests.support.replay import (
     install_stand_ins,
     link_venv,
     merge_pr,
+    permissions_narrowed,
     publish,
     substitute,
     triggered,
@@ -426,6 +427,128 @@ def test_gitops_story(reproduced, tmp_path):
         merge_pr(origin, gh, 4, env=env(tmp_path))
 
 
+# --- merging applies the verdict: reject, override, revert -----------------------------------------
+
+# a gate nothing clears (a 50-point gain): the second engineer's model is rejected
+STRICT_GATE = {"gate": {**STORY_PARAMS["gate"], "mode": "superiority", "superiority": {"margin": 0.5}}}
+
+
+def update_from_main(project: Path, branch: str) -> None:
+    """The engineer brings `branch` up to date with main, taking main's generated files (dvc.lock,
+    reports, the card: CI reproduces them for the merged inputs)."""
+    run(["git", "checkout", "-q", branch], project)
+    run(["git", "pull", "-q", "--ff-only"], project)  # the bot's dvc.lock commit
+    run(["git", "fetch", "-q", "origin"], project)
+    if run(["git", "merge", "-q", "origin/main"], project, check=False).returncode:
+        conflicted = run(["git", "diff", "--name-only", "--diff-filter=U"], project).stdout.split()
+        run(["git", "checkout", "--theirs", "--", *conflicted], project)
+        run(["git", "add", "--", *conflicted], project)
+        run(["git", "commit", "-q", "--no-edit"], project)
+
+
+def prod_tag(origin: Path, work: Path) -> str:
+    """`gto show credit-risk#prod --ref` in a fresh clone of origin: the tag of the production version."""
+    clone = work / "prod-clone"
+    shutil.rmtree(clone, ignore_errors=True)
+    run(["git", "clone", "-q", str(origin), str(clone)], work)
+    return run(["gto", "show", "credit-risk#prod", "--ref"], clone).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def rejected(reproduced, tmp_path_factory):
+    """PR #1 merged and promoted (v0.1.0 in prod); PR #2 (the 2024-05 batch) brought up to date with
+    main under a gate nothing clears, reproduced by CI: its challenger is rejected. Tests merge it on
+    copies (copy_world)."""
+    base = tmp_path_factory.mktemp("rejected")
+    project, origin, gh, replay, _ = copy_world(reproduced[0], base)
+    promote1 = replay.run(PROMOTE, merge_pr(origin, gh, 1, env=env(base)))
+    assert promote1.ok, promote1.log()
+    update_from_main(project, "drift-2024-05")
+    write_params(project, STRICT_GATE)
+    run("git commit -qam 'Require a 50-point gain' && git push -q", project)
+    result = replay.run(PR, Event.pull_request(origin, 2, "drift-2024-05"))
+    assert result.ok, result.log()
+    return base, result
+
+
+@pytest.mark.slow
+def test_a_rejected_pr_merged_lands_its_data_and_keeps_prod(rejected, tmp_path):
+    """Done when (1): a rejection is a finding, not a failure: the check is green, the report says in
+    advance what merging does, and the merge lands the batch while `prod` stays on the champion."""
+    project, origin, gh, replay, _ = copy_world(rejected[0], tmp_path)
+    tip = head(origin, "drift-2024-05")
+    comparison = json.loads(run(["git", "show", f"{tip}:reports/comparison.json"], origin).stdout)
+    assert comparison["decision"] == "reject" and comparison["base"]["version"] == "v0.1.0"
+    assert gh.check(tip, "gate") == "success"  # a reject is a finding: the merge button is enabled
+    [comment] = gh.comments("pr/2")
+    first_line = comment["body"].strip().splitlines()[0]
+    assert "Merging accepts the data and keeps v0.1.0" in first_line and "promote-anyway" in first_line
+
+    promote = replay.run(PROMOTE, merge_pr(origin, gh, 2, env=env(tmp_path)))
+    assert promote.ok, promote.log()
+    assert promote.jobs["promote"].step("promote").outputs["action"] == "recorded"
+    tree = run(["git", "ls-tree", "--name-only", "main", "data/batches/"], origin).stdout.split()
+    assert "data/batches/2024-05.csv" in tree  # the batch is on main...
+    assert prod_tag(origin, tmp_path) == "credit-risk@v0.1.0"  # ...and prod is still the champion
+    message = run(["git", "tag", "-l", "--format=%(contents)", "credit-risk@v0.2.0"], origin).stdout
+    assert "recorded, not promoted" in message and "gate-reasons:" in message
+    assert "refs/tags/credit-risk#prod#2" not in origin_refs(origin)  # no new assignment
+    assert [r["tag"] for r in gh.releases() if r["latest"]] == ["credit-risk@v0.1.0"]
+
+
+@pytest.mark.slow
+def test_override_label_promotes_and_a_revert_restores_prod(rejected, tmp_path):
+    """Done when (2), (3), (5): the `promote-anyway` label applied before merging promotes the rejected
+    model, recording the override, who merged and the gate's reasons in the tag; reverting that merge
+    puts `prod` back on v0.1.0 with its exact bytes from the DVC remote into an empty cache; `versions
+    --timeline` prints who put what in production."""
+    project, origin, gh, replay, remote = copy_world(rejected[0], tmp_path)
+    gh.label(2, "promote-anyway")
+    merged = merge_pr(origin, gh, 2, env=env(tmp_path), merged_by="risk-officer")
+    promote = replay.run(PROMOTE, merged)
+    assert promote.ok, promote.log()
+    assert promote.jobs["promote"].step("promote").outputs["action"] == "registered"
+    assert prod_tag(origin, tmp_path) == "credit-risk@v0.2.0"
+    message = run(["git", "tag", "-l", "--format=%(contents)", "credit-risk#prod#2"], origin).stdout
+    assert "override of the gate by risk-officer" in message
+    assert "override-label: promote-anyway" in message and "override-by: risk-officer" in message
+    assert "gate-reasons: " in message and "promoted-by: PR #2" in message
+    [release] = [r for r in gh.releases() if r["tag"] == "credit-risk@v0.2.0"]
+    assert release["latest"] and "**Override**" in release["notes"]
+
+    # the reviewer thinks better of it: `git revert` of the override's merge, through a pull request
+    v1_sha = json.loads(run(["git", "show", "credit-risk@v0.1.0:models/model_card.json"],
+                            origin).stdout)["model"]["sha256"]
+    run(["git", "fetch", "-q", "origin"], project)
+    run(["git", "checkout", "-q", "-b", "revert-pr-2", "origin/main"], project)
+    run(["git", "revert", "-m", "1", "--no-edit", merged.sha], project)
+    run(["git", "push", "-q", "-u", "origin", "revert-pr-2"], project)
+    gh.add_pr(3, "revert-pr-2", title="Revert the override")
+    revert = replay.run(PR, Event.pull_request(origin, 3, "revert-pr-2", action="opened"))
+    assert revert.ok, revert.log()
+    assert revert.jobs["reproduce/reproduce"].step("repro").outcome == "skipped"  # nothing retrained
+    promote3 = replay.run(PROMOTE, merge_pr(origin, gh, 3, env=env(tmp_path)))
+    assert promote3.ok, promote3.log()
+    assert promote3.jobs["promote"].step("promote").outputs["action"] == "rollback"
+    assert prod_tag(origin, tmp_path) == "credit-risk@v0.1.0"
+    message = run(["git", "tag", "-l", "--format=%(contents)", "credit-risk#prod#3"], origin).stdout
+    assert "rollback to v0.1.0 (from v0.2.0)" in message and "promoted-by: PR #3" in message
+
+    # a fresh clone, an empty DVC cache: main's dvc.lock brings v0.1.0's exact bytes from the remote
+    fresh = tmp_path / "fresh"
+    run(["git", "clone", "-q", str(origin), str(fresh)], tmp_path)
+    assert not (fresh / ".dvc" / "cache").exists()
+    run(["dvc", "remote", "add", "--local", "-d", "storage", str(remote)], fresh)
+    run(["dvc", "pull", "-q", "models/model.skops"], fresh)
+    assert hashlib.sha256((fresh / "models" / "model.skops").read_bytes()).hexdigest() == v1_sha
+
+    timeline = run([sys.executable, "-m", "pipeline", "versions", "--timeline"], fresh).stdout
+    periods = [line.split() for line in timeline.splitlines() if "→" in line]
+    assert [p[3] for p in periods] == ["v0.1.0", "v0.2.0", "v0.1.0"], timeline
+    assert "PR #1" in timeline and "override by risk-officer (label promote-anyway)" in timeline
+    assert "rollback v0.2.0 → v0.1.0 (revert by PR #3" in timeline and periods[-1][2] == "now"
+
+
 # --- every pull request gets the required check ---------------------------------------------------
 
 
@@ -577,6 +700,23 @@ def test_workflows_follow_githubs_rules():
     promote = yaml.safe_load((WORKFLOWS / "promote.yaml").read_text())
     assert "workflow_dispatch" in promote.get("on", promote.get(True))
     assert "git push origin HEAD:main" not in (WORKFLOWS / "scheduled.yaml").read_text()
+
+
+def test_called_workflows_only_narrow_the_callers_token():
+    """Each job calling a local reusable workflow grants at least what the called jobs ask for: GitHub
+    refuses to start the run otherwise (the replay raises the same error when it expands the call)."""
+    called = 0
+    for path in WORKFLOWS.glob("*.yaml"):
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            if str(job.get("uses", "")).startswith("./.github/workflows/"):
+                wf = yaml.safe_load((ROOT / job["uses"][2:]).read_text())
+                permissions_narrowed(f"{path.name}:{name}", job["uses"], job.get("permissions"), wf)
+                called += 1
+    assert called >= 5
+    with pytest.raises(ReplayError, match="nested job 'reproduce' is requesting 'statuses: write"):
+        permissions_narrowed("x", "./.github/workflows/reproduce.yaml",
+                             {"contents": "write", "pull-requests": "write"},
+                             yaml.safe_load((WORKFLOWS / "reproduce.yaml").read_text()))
 
 
 def test_promote_queue_is_documented_as_github_applies_it():

@@ -36,6 +36,7 @@ GitHub's own rules, each modelled where it applies and citing the documentation 
   skipped jobs report "skipped") and commit statuses (`gh api .../statuses/SHA`) on a commit SHA;
   branch protection with required checks: `merge_pr` refuses a head whose required check is missing
   or not passing, or a conflicting branch (`FakeGitHub.protect`, `FakeGitHub.check`);
+- a called workflow's jobs can only narrow the caller's token (`permissions_narrowed`);
 - a protected branch refuses pushes, GITHUB_TOKEN's included (origin's pre-receive hook, GH006); a
   job's `permissions:` scope its token (pushes, comments, statuses, issues, releases);
 - merge methods: merge commit, squash (GitHub's default message lists the branch's commits) and
@@ -65,10 +66,10 @@ from tests.support.replay.events import Event, ReplayError
 from tests.support.replay.expressions import evaluate, substitute
 from tests.support.replay.github import FakeGitHub, MergeRefused, install_hooks, merge_pr
 from tests.support.replay.results import JobResult, RunResult, StepResult
-from tests.support.replay.runner import Replayer, publish
+from tests.support.replay.runner import Replayer, permissions_narrowed, publish
 from tests.support.replay.standins import install_stand_ins
 from tests.support.replay.triggers import cancelled, triggered
 
 __all__ = ["Event", "FakeGitHub", "JobResult", "MergeRefused", "ReplayError", "Replayer", "RunResult",
            "StepResult", "cancelled", "evaluate", "install_hooks", "install_stand_ins", "link_venv",
-           "merge_pr", "publish", "substitute", "triggered"]
+           "merge_pr", "permissions_narrowed", "publish", "substitute", "triggered"]

@@ -80,6 +80,14 @@ class FakeGitHub:
     def releases(self) -> list[dict[str, Any]]:
         return self.load()["releases"]
 
+    def label(self, number: int, *labels: str) -> None:
+        """A person applies labels to PR `number` (docs: managing-labels#applying-a-label); `gh pr
+        list --json labels` and the merged PR's record show them."""
+        state = self.load()
+        [pr] = [p for p in state["prs"] if p["number"] == number]
+        pr["labels"] = sorted(set(pr.get("labels", [])) | set(labels))
+        self.save(state)
+
     def add_pr(self, number: int, head: str, base: str = "main", title: str = "") -> None:
         """Register a PR opened by a person (so `gh pr list` and auto targets know it)."""
         state = self.load()
@@ -144,7 +152,7 @@ PASSING = ("success", "skipped", "neutral")
 
 
 def merge_pr(origin: Path, github: FakeGitHub, number: int, method: str = "merge",
-             env: dict[str, str] | None = None) -> Event:
+             env: dict[str, str] | None = None, merged_by: str = "octocat") -> Event:
     """Press the merge button of PR `number` with `method` (merge | squash | rebase) and return the
     push event it causes on the base branch.
 
@@ -154,7 +162,9 @@ def merge_pr(origin: Path, github: FakeGitHub, number: int, method: str = "merge
     owner/branch" + the title; a squash gets GitHub's default message, the PR title (#N) and every
     commit message of the branch as a `* ` list; a rebase replays the branch's commits onto the base
     (new SHAs), so the head of the push is the branch's last commit (docs: about-merge-methods-on-github,
-    configuring-commit-squashing-for-pull-requests)."""
+    configuring-commit-squashing-for-pull-requests). The merged PR records who pressed the button
+    (`mergedBy.login`), its `mergeCommit` (the new base tip: the merge commit, the squash commit or
+    the last rebased commit) and its commits, which is what `gh pr list --search SHA` finds it by."""
     state = github.load()
     [pr] = [p for p in state["prs"] if p["number"] == number]
     head, base = pr["headRefName"], pr["baseRefName"]
@@ -195,10 +205,12 @@ def merge_pr(origin: Path, github: FakeGitHub, number: int, method: str = "merge
     else:
         raise ReplayError(f"unknown merge method {method!r}")
     merge_git("push", "-q", "origin", f"HEAD:refs/heads/{base}")
+    commits = merge_git("rev-list", f"{base_sha}..{head_sha}").split()
     state = github.load()
     for p in state["prs"]:
         if p["number"] == number:
-            p["state"] = "MERGED"
+            p.update(state="MERGED", mergedBy={"login": merged_by}, commits=commits,
+                     mergeCommit={"oid": merge_git("rev-parse", "HEAD")})
     github.save(state)
     shutil.rmtree(work)
     return Event.push(origin, base, before=base_sha)

@@ -252,6 +252,7 @@ class Replayer:
             undeclared = set(secrets) - set(spec.get("secrets") or {})
             if undeclared:
                 raise ReplayError(f"job {name}: {uses} declares no secrets {sorted(undeclared)}")
+        permissions_narrowed(name, uses, job.get("permissions"), wf)
         inner_ctx = {**ctx, "inputs": inputs, "secrets": {**secrets, "GITHUB_TOKEN": ctx["github"]["token"]}}
         inner_ctx.pop("needs", None)
         inner = self._run_jobs(wf, inner_ctx, wf.get("env") or {}, run_dir, results, prefix=f"{name}/",
@@ -378,6 +379,24 @@ class Replayer:
         res.summary = "".join(s.summary for s in res.steps)
         res.outputs = {k: to_str(substitute((v or {}).get("value"), actx))
                        for k, v in (spec.get("outputs") or {}).items()}
+
+
+def permissions_narrowed(name: str, uses: str, granted: Any, wf: dict[str, Any]) -> None:
+    """A called workflow's jobs can only narrow the caller's token: "The GITHUB_TOKEN permissions
+    passed from the caller workflow can be only downgraded (not elevated) by the called workflow"
+    (docs: reusing-workflows#access-and-permissions). GitHub refuses to start such a run ("The nested
+    job 'x' is requesting 'statuses: write', but is only allowed 'statuses: none'")."""
+    if not isinstance(granted, dict):
+        return  # the caller's grant is the workflow's or the repository's default: not modelled
+    rank = {"none": 0, "read": 1, "write": 2}
+    for inner_id, inner in (wf.get("jobs") or {}).items():
+        asked = inner.get("permissions") or wf.get("permissions") or {}
+        over = [f"{scope}: {level}" for scope, level in asked.items()
+                if rank.get(level, 0) > rank.get(granted.get(scope, "none"), 0)]
+        if over:
+            allowed = ", ".join(f"{o.split(':')[0]}: {granted.get(o.split(':')[0], 'none')}" for o in over)
+            raise ReplayError(f"job {name} ({uses}): the nested job '{inner_id}' is requesting "
+                              f"'{', '.join(over)}', but is only allowed '{allowed}'")
 
 
 def publish(project: Path, base: Path, dvc_remote: Path,

@@ -86,6 +86,17 @@ def _jq(data: Any, expr: str) -> str:
     raise ReplayError(f"--jq {expr!r} is not replayed")
 
 
+def _matches(item: dict[str, Any], word: str) -> bool:
+    """One search word: a commit SHA (7+ hex digits) finds the pull requests that contain it or were
+    merged as it ("Find a PR that introduced a given commit: gh pr list --search SHA --state merged",
+    `gh pr list --help`; docs: searching-issues-and-pull-requests#search-by-commit-sha); any other
+    word is looked for in the title."""
+    if re.fullmatch(r"[0-9a-f]{7,40}", word):
+        shas = [*item.get("commits", []), (item.get("mergeCommit") or {}).get("oid", "")]
+        return any(sha.startswith(word) for sha in shas if sha)
+    return word.lower() in item["title"].lower()
+
+
 def _print_json(items: Any, opts: dict[str, list[str]]) -> None:
     fields = _one(opts, "--json")
     if fields:
@@ -234,8 +245,9 @@ def _fake_gh(state: dict[str, Any], argv: list[str], call: dict[str, Any]) -> in
         out = [i for i in out if not head or i.get("headRefName") == head]
         out = [i for i in out if all(lb in i.get("labels", []) for lb in labels)]
         if search:
-            words = [w for w in re.sub(r"\b(in:title|is:open|is:issue|is:pr)\b", "", search).split() if w]
-            out = [i for i in out if all(w.strip('"').lower() in i["title"].lower() for w in words)]
+            words = [w.strip('"') for w in re.sub(r"\b(in:title|is:open|is:issue|is:pr)\b", "",
+                                                  search).split() if w]
+            out = [i for i in out if all(_matches(i, w) for w in words)]
         _print_json([{**i, "labels": [{"name": lb} for lb in i.get("labels", [])]} for i in out], opts)
     elif action in ("comment", "edit", "close", "view") and group in ("pr", "issue"):
         item = numbered(group)
