@@ -43,9 +43,12 @@ def test_schedule_and_dispatch_inputs():
 
 @pytest.fixture
 def world(tmp_path: Path):
-    """main with a reproduced model (pushed to the DVC remote), then three policy-change months."""
-    project = make_project(tmp_path, ["2024-01", "2024-02", "2024-03"], rows=600, overrides=OVERRIDES,
-                           git=False)
+    """main with a reproduced model (pushed to the DVC remote), then three policy-change months; the
+    data source (params data.source, a folder) holds a fourth month nobody has delivered yet."""
+    incoming = tmp_path / "incoming"
+    simulate_batches(incoming, ["2024-07"], 600, "policy_change", seed=7)
+    project = make_project(tmp_path, ["2024-01", "2024-02", "2024-03"], rows=600, git=False,
+                           overrides={**OVERRIDES, "data": {"source": str(incoming)}})
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["models"] = {"logistic": params["models"]["logistic"]}
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
@@ -95,8 +98,8 @@ def test_scheduled_run_opens_one_issue_and_one_retraining_pr(world):
     assert f"blob/{monitoring_sha}/reports/monitoring/metrics.png?raw=true" in issue["body"]
 
     # one retraining PR, reproduced and reported on by the reusable workflow in the same run
-    [pr] = gh.prs()
-    assert pr["headRefName"] == branch and pr["state"] == "OPEN"
+    [pr] = [p for p in gh.prs() if p["headRefName"] == branch]
+    assert pr["state"] == "OPEN"
     assert first.jobs["report/reproduce"].status == "success", first.log()
     [comment] = gh.comments(f"pr/{pr['number']}")
     assert comment["watermark"] == "credit-risk report"
@@ -105,15 +108,39 @@ def test_scheduled_run_opens_one_issue_and_one_retraining_pr(world):
     # the retraining PR's head carries the required check, so a reviewer can merge it
     assert gh.check(run(["git", "rev-parse", branch], origin).stdout.strip(), "gate") == "success"
 
+    # the retraining PR's params change trained another model than prod's, and its report compares the
+    # two (prod is main's model here: nothing is registered yet, and compare says so)
+    comparison = json.loads(run(["git", "show", f"{branch}:reports/comparison.json"], origin).stdout)
+    models = comparison["models"]
+    prod_card = json.loads(run(["git", "show", "main:models/model_card.json"], origin).stdout)
+    assert models["champion"]["model_sha256"] == prod_card["model"]["sha256"]
+    assert models["challenger"]["model_sha256"] != models["champion"]["model_sha256"]
+    assert "params.yaml" in run(["git", "diff", "--name-only", "main", branch], origin).stdout.split()
+    assert "Retrain" in pr["title"] and "**Change**" in pr["body"]
+
+    # the data source had a new month: a data PR, as a data engineer would open, reproduced and
+    # reported on by the same run, its head carrying the required check
+    ingest = first.jobs["ingest"]
+    assert ingest.outputs["created"] == "true", first.log()
+    [data_pr] = [p for p in gh.prs() if p["headRefName"] == "ingest/2024-07"]
+    assert "data/batches/2024-07.csv" in data_pr["body"]
+    tree = run(["git", "ls-tree", "-r", "--name-only", "ingest/2024-07", "data/batches/"], origin).stdout
+    assert "data/batches/2024-07.csv.dvc" in tree.split()
+    assert first.jobs["report-ingest/reproduce"].status == "success", first.log()
+    assert gh.comments(f"pr/{data_pr['number']}")
+    assert gh.check(run(["git", "rev-parse", "ingest/2024-07"], origin).stdout.strip(), "gate") == "success"
+
     # the same month again: the issue gets a comment, no second issue, branch or pull request
     second = replay.run(WORKFLOW, Event.workflow_dispatch(origin, {}))
     assert second.ok, second.log()
     assert len(gh.issues()) == 1 and len(gh.issues()[0]["comments"]) == 1
-    assert len(gh.prs()) == 1
+    assert len([p for p in gh.prs() if p["headRefName"] == branch]) == 1
     assert second.jobs["retrain"].outputs["created"] == "false"
     assert second.jobs["report"].status == "skipped"
-    assert [c for c in gh.calls("gh") if c["action"] == "pr create"] and \
-        len([c for c in gh.calls("gh") if c["action"] == "pr create"]) == 1
+    assert second.jobs["ingest"].outputs["created"] == "false"
+    assert second.jobs["report-ingest"].status == "skipped"
+    creates = [c for c in gh.calls("gh") if c["action"] == "pr create"]
+    assert sorted(c["argv"][c["argv"].index("--head") + 1] for c in creates) == ["ingest/2024-07", branch]
     # a rerun on the same day rewrites identical files: no new monitoring commit; main never moved
     assert run(["git", "rev-parse", "monitoring"], origin).stdout.strip() == monitoring_sha
     assert run(["git", "rev-parse", "main"], origin).stdout == main_before
