@@ -390,7 +390,9 @@ def permissions_narrowed(name: str, uses: str, granted: Any, wf: dict[str, Any])
         return  # the caller's grant is the workflow's or the repository's default: not modelled
     rank = {"none": 0, "read": 1, "write": 2}
     for inner_id, inner in (wf.get("jobs") or {}).items():
-        asked = inner.get("permissions") or wf.get("permissions") or {}
+        asked = inner["permissions"] if "permissions" in inner else wf.get("permissions")
+        if not isinstance(asked, dict):
+            continue  # none given, or read-all/write-all: not modelled
         over = [f"{scope}: {level}" for scope, level in asked.items()
                 if rank.get(level, 0) > rank.get(granted.get(scope, "none"), 0)]
         if over:

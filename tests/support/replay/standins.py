@@ -271,17 +271,18 @@ def _fake_gh(state: dict[str, Any], argv: list[str], call: dict[str, Any]) -> in
         files = [{"path": p, "exists": Path(p.split("#")[0]).is_file(),
                   "bytes": Path(p.split("#")[0]).read_bytes().decode("utf-8", "replace")
                   if Path(p.split("#")[0]).is_file() else None} for p in positional[3:]]
-        if "--latest" in opts:  # one release is "Latest"
+        latest = _one(opts, "--latest", default="false") != "false"  # `--latest=false`: explicitly not
+        if latest:  # one release is "Latest"
             for r in state["releases"]:
                 r["latest"] = False
         state["releases"].append({"tag": tag, "title": _one(opts, "--title", "-t", default=tag),
-                                  "notes": body or "", "files": files, "latest": "--latest" in opts})
+                                  "notes": body or "", "files": files, "latest": latest})
         print(f"https://github.com/{REPOSITORY}/releases/tag/{tag}")
     elif (group, action) in (("release", "view"), ("release", "edit")):
         found = [r for r in state["releases"] if r["tag"] == positional[2]]
         if not found:
             raise _Denied("release not found")
-        if action == "edit" and "--latest" in opts:
+        if action == "edit" and _one(opts, "--latest", default="false") != "false":
             for r in state["releases"]:
                 r["latest"] = r is found[0]
         if action == "view":
