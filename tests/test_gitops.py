@@ -494,6 +494,8 @@ def test_a_rejected_pr_merged_lands_its_data_and_keeps_prod(rejected, tmp_path):
     assert "recorded, not promoted" in message and "gate-reasons:" in message
     assert "refs/tags/credit-risk#prod#2" not in origin_refs(origin)  # no new assignment
     assert [r["tag"] for r in gh.releases() if r["latest"]] == ["credit-risk@v0.1.0"]
+    [record] = [r for r in gh.releases() if r["tag"] == "credit-risk@v0.2.0"]  # released for the record
+    assert "recorded, not promoted (v0.1.0 stays)" in record["notes"]
 
 
 @pytest.mark.slow
