@@ -6,7 +6,7 @@
 1,000,000 rows × (10 numeric + 2 categorical) per side, written once as CSV under benchmarks/.cache/
 (four numeric columns and one categorical column drifted, the rest drawn from one distribution):
 
-- this stage: `pipeline.stages.drift.data_drift` (one sort per numeric column, one merge, every statistic);
+- this stage: `pipeline.drift.data.data_drift` (one sort per numeric column, one merge, every statistic);
 - the baseline: per column `scipy.stats.ks_2samp`, `mannwhitneyu`, `wasserstein_distance`, and
   `pd.crosstab` + `chi2_contingency` for categories, as one would write it by hand;
 - Evidently 0.7 `DataDriftPreset` in its own environment (it does not import with pandas 3): created
@@ -110,7 +110,7 @@ def csv_files(rows: int) -> tuple[Path, Path]:
 
 
 def stage(ref, cur) -> dict:
-    from pipeline.stages import drift
+    from pipeline.drift import data as drift
 
     return drift.data_drift(ref, cur, NUMERIC, CATEGORICAL, {})
 
@@ -267,7 +267,7 @@ def memory_child(rows: int, cols: int) -> None:
 
     import numpy as np
 
-    from pipeline.stages import drift
+    from pipeline.drift import data as drift
 
     n_numeric = cols - 2
     t0 = time.perf_counter()

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.stages.train import TIMINGS  # noqa: E402  (where the train stage leaves its console timings)
+from pipeline.config import TIMINGS  # noqa: E402  (where the train stage leaves its console timings)
 from tests.conftest import make_project, run  # noqa: E402  (the same temp-project builder as the tests)
 
 PERIODS = [f"2024-{m:02d}" for m in range(1, 7)]
@@ -32,7 +32,7 @@ def default_fits(project: Path) -> dict[str, float]:
     from pipeline import params as P
     from pipeline.core.files import read_frame
     from pipeline.core.schema import from_params
-    from pipeline.stages.train import build_estimator, build_preprocessor, passive_openmp
+    from pipeline.modeling.estimators import build_estimator, build_preprocessor, passive_openmp
 
     passive_openmp()  # as the train stage runs
     cwd = os.getcwd()

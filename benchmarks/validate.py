@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/validate.py [--rows 1000000] [--repeat 3]
 
 Builds a 1,000,000-row frame from the simulator (cached under benchmarks/.cache/), then times
-`pipeline.stages.validate.evaluate` (the stage's path: structural checks, GX BOOLEAN_ONLY for the whole
+`pipeline.core.suite_checks.evaluate` (the stage's path: structural checks, GX BOOLEAN_ONLY for the whole
 suite, SUMMARY details for what failed and for `mostly` expectations) against a plain-pandas
 evaluation of every expectation in the suite. Two cases: clean data, and data with a few bad rows
 (so the detail pass runs). Prints the best of `--repeat` runs and the ratio; the target is ≤ 3×.

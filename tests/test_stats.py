@@ -9,7 +9,7 @@ from scipy import stats as sps
 from scipy.spatial import distance
 
 from pipeline.core import stats
-from pipeline.stages import drift
+from pipeline.drift import data as drift
 
 STAT = {"rtol": 1e-12, "atol": 1e-12}
 PVAL = {"rtol": 1e-9, "atol": 0}

@@ -132,7 +132,7 @@ def _streamed_reference(entries: list[dict[str, Any]], drift_cfg: dict[str, Any]
     its columns streamed (pipeline.core.columns) instead of one frame; None otherwise."""
     from pipeline.core import columns
     from pipeline.core.files import sha256
-    from pipeline.stages import drift
+    from pipeline.drift import data as drift
 
     paths = [Path(e["path"]) for e in entries]
     if not columns.streamable(paths, int(drift.settings(drift_cfg)["in_memory_rows"])):
@@ -171,7 +171,7 @@ def holdout(card: dict[str, Any], commit: str, schema):
     rows are exactly known (masks) or rebuilt (to be checked against the card's test score)."""
     import pandas as pd
 
-    from pipeline.stages.prepare import split, unpack_rows
+    from pipeline.core.splits import split, unpack_rows
 
     files = card.get("data", {}).get("files") or []
     if files and all(f.get("splits") and f.get("file_rows") for f in files):
@@ -302,7 +302,7 @@ def score_period(path: Path, frame, model, schema, cfg: dict[str, Any], calibrat
     import numpy as np
 
     from pipeline.core.metrics import classification_metrics
-    from pipeline.stages.evaluate import predict_proba
+    from pipeline.modeling.predict import predict_proba
 
     classes = list(schema.classes)
     proba = predict_proba(model, frame, schema)
@@ -337,9 +337,10 @@ def score_period(path: Path, frame, model, schema, cfg: dict[str, Any], calibrat
         correct = proba[labelled].argmax(axis=1) == y
     if reference is not None:
         from pipeline.core.columns import ParquetColumns
-        from pipeline.stages import drift
+        from pipeline.drift.data import data_drift
+        from pipeline.drift.model import prediction_drift
 
-        d = drift.data_drift(reference, frame, list(schema.numeric), list(schema.categorical), drift_cfg)
+        d = data_drift(reference, frame, list(schema.numeric), list(schema.categorical), drift_cfg)
         row["data_drift"] = {k: d.get(k) for k in ("share_drifted", "n_drifted", "recommendation",
                                                    "drifted_features")}
         # per feature: effect size, its threshold, the verdict (the site's drift heat map)
@@ -353,8 +354,8 @@ def score_period(path: Path, frame, model, schema, cfg: dict[str, Any], calibrat
                                                         "(drift.in_memory_rows)"}
             row["prediction_drift"] = None
         else:
-            pred = drift.prediction_drift(model, reference if held_out is None else held_out, frame,
-                                          schema, drift_cfg)
+            pred = prediction_drift(model, reference if held_out is None else held_out, frame,
+                                    schema, drift_cfg)
             row["prediction_drift_detail"] = {k: v for k, v in pred.items() if k != "outputs"}
             row["prediction_drift"] = _prediction_drift_flag(pred)
     return row, correct
@@ -418,7 +419,7 @@ def run(params: dict[str, Any], rev: str | None = None, batches: list[str] | Non
     hold, exact = holdout(card, prod.commit, schema)
     calibration, hold_correct, held_out = None, None, None
     if hold is not None and len(hold):
-        from pipeline.stages.evaluate import predict_proba
+        from pipeline.modeling.predict import predict_proba
 
         hp = predict_proba(prod.model, hold, schema)
         hy = schema.class_index(hold[schema.target])
@@ -629,7 +630,7 @@ def _ab_test(cfg, prod, current, previous, schema, frames, periods, seed) -> dic
 
     from pipeline.core.resampling import mcnemar, paired_bootstrap
     from pipeline.core.revision import production
-    from pipeline.stages.evaluate import predict_proba
+    from pipeline.modeling.predict import predict_proba
 
     if current is None or previous is None:
         return None
@@ -726,13 +727,13 @@ def plot_history(path: Path, history, thresholds: dict[str, Any]) -> None:
     import pandas as pd
 
     from pipeline.core.files import save_figure
-    from pipeline.core.plots import _plt
+    from pipeline.core.plots import pyplot
 
     history = history.copy()
     for col in ("accuracy", "estimated_accuracy", "f1_weighted", "drift_share", "low_confidence_count"):
         if col in history:
             history[col] = pd.to_numeric(history[col], errors="coerce")
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(3, 1, figsize=(7.5, 8), sharex=True)
     periods = sorted(set(history["period"].astype(str))) if len(history) else []
     x = {p: i for i, p in enumerate(periods)}
