@@ -35,6 +35,8 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from timing import best  # noqa: E402  (benchmarks/timing.py, beside this script)
@@ -42,6 +44,7 @@ from timing import best  # noqa: E402  (benchmarks/timing.py, beside this script
 CACHE = ROOT / "benchmarks" / ".cache"
 EVIDENTLY_VENV = CACHE / "evidently-venv"
 EVIDENTLY_REQ = ["evidently==0.7.23", "pandas<3", "pyarrow"]
+DRIFT = yaml.safe_load((ROOT / "params.yaml").read_text())["drift"]  # the repository's thresholds
 NUMERIC = [f"num_{i}" for i in range(10)]
 CATEGORICAL = ["city", "channel"]
 DRIFTED = {"num_0": "mean +0.25 SD", "num_1": "scale x1.3", "num_2": "5% tail mixture",
@@ -112,7 +115,7 @@ def csv_files(rows: int) -> tuple[Path, Path]:
 def stage(ref, cur) -> dict:
     from pipeline.drift import data as drift
 
-    return drift.data_drift(ref, cur, NUMERIC, CATEGORICAL, {})
+    return drift.data_drift(ref, cur, NUMERIC, CATEGORICAL, DRIFT)
 
 
 def scipy_loop(ref, cur) -> dict:
@@ -278,7 +281,7 @@ def memory_child(rows: int, cols: int) -> None:
     t1 = time.perf_counter()
     tracemalloc.start()
     numeric = [c for c in ref.columns if c.startswith("num_")]
-    result = drift.data_drift(ref, cur, numeric, CATEGORICAL, {})
+    result = drift.data_drift(ref, cur, numeric, CATEGORICAL, DRIFT)
     t2 = time.perf_counter()
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

@@ -28,10 +28,13 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 CACHE = ROOT / "benchmarks" / ".cache" / "memory"
+DRIFT = yaml.safe_load((ROOT / "params.yaml").read_text())["drift"]  # the repository's thresholds
 NUMERIC = [f"num_{i:02d}" for i in range(16)]
 CATEGORICAL = [f"cat_{i}" for i in range(4)]
 GROUP = 1_000_000
@@ -108,7 +111,7 @@ def child(mode: str, rows: int) -> dict:
         a, b = drift._read([ref], limit_rows=0), drift._read([cur], limit_rows=0)
     else:
         a, b = drift._read([ref]), drift._read([cur])
-    result = data_drift(a, b, NUMERIC, CATEGORICAL)
+    result = data_drift(a, b, NUMERIC, CATEGORICAL, DRIFT)
     seconds = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
     stats = {c: {k: f[k] for k in ("ks", "mann_whitney", "wasserstein") if k in f} | (

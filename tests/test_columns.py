@@ -4,6 +4,7 @@ numbers as in memory (KS, Mann–Whitney, Wasserstein to 1e-9) and as scipy."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,10 @@ def test_streamed_drift_equals_in_memory_drift(tmp_path):
     """The drift report of two Parquet files streamed column by column (in_memory_rows: 0) equals the
     in-memory one, with nulls, integers and categories (a new one, a missing one) in play."""
     from pipeline.drift.data import data_drift
+    from pipeline.params import load
     from pipeline.stages import drift
+
+    DRIFT = load(Path(__file__).resolve().parents[1] / "params.yaml")["drift"]  # the repository's knobs
 
     rng = np.random.default_rng(5)
     n = 30_000
@@ -59,8 +63,8 @@ def test_streamed_drift_equals_in_memory_drift(tmp_path):
     from pipeline.core.columns import ParquetColumns
 
     assert isinstance(streamed[0], ParquetColumns) and isinstance(in_memory[0], pd.DataFrame)
-    a = data_drift(*streamed, ["x", "k"], ["c"])
-    b = data_drift(*in_memory, ["x", "k"], ["c"])
+    a = data_drift(*streamed, ["x", "k"], ["c"], DRIFT)
+    b = data_drift(*in_memory, ["x", "k"], ["c"], DRIFT)
     assert a["drifted_features"] == b["drifted_features"] and a["share_drifted"] == b["share_drifted"]
     for col in ("x", "k"):
         fa, fb = a["features"][col], b["features"][col]
@@ -128,8 +132,10 @@ def test_monitoring_streams_a_large_parquet_training_window(tmp_path, monkeypatc
     est.fit(pre.transform(frame[schema.features]), schema.class_index(frame[schema.target]))
     model = _pipeline(pre, est)
     current = pd.read_parquet(files[2])
-    a, _ = monitor.score_period(files[2], current, model, schema, params["monitor"], None, streamed, {})
-    b, _ = monitor.score_period(files[2], current, model, schema, params["monitor"], None, frame, {})
+    a, _ = monitor.score_period(files[2], current, model, schema, params["monitor"], None, streamed,
+                                  params["drift"])
+    b, _ = monitor.score_period(files[2], current, model, schema, params["monitor"], None, frame,
+                                  params["drift"])
     assert a["data_drift"] == b["data_drift"] and a["accuracy"] == b["accuracy"]
     assert a["prediction_drift"] is None and "streamed" in a["prediction_drift_detail"]["reason"]
     assert b["prediction_drift"] is not None

@@ -146,7 +146,8 @@ def test_bad_input_is_one_clear_line(tmp_path, capsys):
     empty.write_text("")
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump({"schema": {"target": "y", "classes": ["a", "b"],
-                                                 "numeric": ["amount"], "categorical": []}}))
+                                                 "numeric": ["amount"], "categorical": []},
+                                      "drift": PARAMS["drift"]}))  # the repository's thresholds
     assert main(["--params", str(params), "drift", "--reference", str(ref), "--current", str(cur),
                  "-o", str(tmp_path / "d.json")]) == 2
     err = capsys.readouterr().err.strip()

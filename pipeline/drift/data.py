@@ -7,32 +7,23 @@ from typing import Any
 
 from pipeline.errors import PipelineError
 
-DEFAULTS: dict[str, Any] = {
-    "production_rev": "prod",
-    "alpha": 0.05,
-    "wasserstein_norm": 0.1,
-    "psi": 0.2,
-    "jensen_shannon": 0.1,
-    "psi_bins": 10,
-    "consider": 0.10,
-    "retrain": 0.30,
-    "concept": {"correlation_change": 0.1, "performance_drop": 0.02, "bootstrap": 1000,
-                "confidence": 0.95, "metric": None},
-    "seed": 0,
-    "in_memory_rows": 5_000_000,
-}
+KNOBS = ("alpha", "wasserstein_norm", "psi", "jensen_shannon", "psi_bins", "consider", "retrain",
+         "in_memory_rows")
 
 
-def settings(cfg: dict[str, Any] | None) -> dict[str, Any]:
-    """The drift params with defaults filled in (callers may pass a partial dict)."""
-    out = {**DEFAULTS, **(cfg or {})}
-    out["concept"] = {**DEFAULTS["concept"], **((cfg or {}).get("concept") or {})}
-    return out
+def settings(cfg: dict[str, Any] | None, *keys: str) -> dict[str, Any]:
+    """A copy of params.yaml's drift block, with each knob used (`keys`, default all of KNOBS) present:
+    a missing one is named, never filled in (its value lives in params.yaml only)."""
+    from pipeline import params as P
 
+    block = {"drift": cfg or {}}
+    for key in keys or KNOBS:
+        P.section(block, "drift", key)
+    return P.section(block, "drift")
 
 
 def data_drift(reference, current, numeric: list[str], categorical: list[str],
-               cfg: dict[str, Any] | None = None) -> dict[str, Any]:
+               cfg: dict[str, Any]) -> dict[str, Any]:
     """Per-column statistics, corrected significance, effect sizes, the verdict and recommendation."""
     import os
     from concurrent.futures import ThreadPoolExecutor
@@ -144,9 +135,9 @@ def verdict(features: dict[str, dict[str, Any]], cfg: dict[str, Any]) -> dict[st
     }
 
 
-def recommendation(share: float, cfg: dict[str, Any] | None = None) -> str:
+def recommendation(share: float, cfg: dict[str, Any]) -> str:
     """The original rule: over `retrain` (30 %) retrain, over `consider` (10 %) consider, else keep."""
-    cfg = settings(cfg)
+    cfg = settings(cfg, "consider", "retrain")
     if share > cfg["retrain"]:
         return "retrain"
     if share > cfg["consider"]:

@@ -23,8 +23,7 @@ def predictions(model, frame, schema: Schema):
     return out, proba
 
 
-def prediction_drift(model, reference, current, schema: Schema, cfg: dict[str, Any] | None = None,
-                     ) -> dict[str, Any]:
+def prediction_drift(model, reference, current, schema: Schema, cfg: dict[str, Any]) -> dict[str, Any]:
     """The production model's outputs on reference vs current: class mix and per-class probabilities."""
     ref, _ = predictions(model, reference, schema)
     cur, _ = predictions(model, current, schema)
@@ -40,7 +39,7 @@ def prediction_drift(model, reference, current, schema: Schema, cfg: dict[str, A
     }
 
 
-def concept_drift(model, reference, current, schema: Schema, cfg: dict[str, Any] | None = None,
+def concept_drift(model, reference, current, schema: Schema, cfg: dict[str, Any],
                   reference_performance: dict[str, Any] | None = None) -> dict[str, Any]:
     """Has the feature→target relation changed, and does the model now do worse? Needs labels.
 
@@ -56,7 +55,8 @@ def concept_drift(model, reference, current, schema: Schema, cfg: dict[str, Any]
     from pipeline.core.metrics import classification_metrics, lookup
 
     cfg = settings(cfg)
-    c_cfg = cfg["concept"]
+    c_cfg = settings(cfg.get("concept"), "correlation_change", "performance_drop", "bootstrap",
+                     "confidence")
     if schema.target not in current.columns or current[schema.target].notna().sum() == 0:
         return {"available": False, "reason": f"current batch has no labels ('{schema.target}')"}
     cur = current[current[schema.target].notna()]
@@ -85,7 +85,7 @@ def concept_drift(model, reference, current, schema: Schema, cfg: dict[str, Any]
     performance: dict[str, Any] = {"metric": metric, "current": lookup(current_values, metric),
                                    "rows": int(len(y_cur))}
     lo, hi = resampling.bootstrap_interval(y_cur, proba, classes, metric, int(c_cfg["bootstrap"]),
-                                float(c_cfg["confidence"]), int(cfg.get("seed", 0)))
+                                float(c_cfg["confidence"]), int(cfg["seed"]))
     performance["current_ci"] = [lo, hi]
     if reference_performance is not None:
         performance["reference"] = lookup(reference_performance, metric)

@@ -135,7 +135,7 @@ def _streamed_reference(entries: list[dict[str, Any]], drift_cfg: dict[str, Any]
     from pipeline.drift import data as drift
 
     paths = [Path(e["path"]) for e in entries]
-    if not columns.streamable(paths, int(drift.settings(drift_cfg)["in_memory_rows"])):
+    if not columns.streamable(paths, int(drift.settings(drift_cfg, "in_memory_rows")["in_memory_rows"])):
         return None
     if any(sha256(p) != e.get("sha256") for p, e in zip(paths, entries, strict=True)):
         return None  # changed since training: the verified bytes come from git or DVC, in memory
@@ -410,7 +410,7 @@ def run(params: dict[str, Any], rev: str | None = None, batches: list[str] | Non
     baseline = card.get("metrics", {}).get("test", {})
 
     # reference: the training window (drift), and the model's test holdout (calibration, ADWIN)
-    drift_cfg = params.get("drift") or {}  # the drift stage's thresholds (its defaults when absent)
+    drift_cfg = P.section(params, "drift")  # the drift stage's thresholds
     reference = _streamed_reference(card["data"]["files"], drift_cfg)
     if reference is None:
         frames = [_read_verified(f, prod.commit) for f in card["data"]["files"]]

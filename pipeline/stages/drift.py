@@ -16,7 +16,7 @@ from typing import Any
 from pipeline import params as P
 from pipeline.config import DRIFT, DRIFT_FIGURES, DRIFT_PLOT_DATA
 from pipeline.core.schema import Schema
-from pipeline.drift.data import data_drift, settings, significant, text_sample
+from pipeline.drift.data import KNOBS, data_drift, settings, significant, text_sample
 from pipeline.drift.figures import write_figures
 from pipeline.drift.model import concept_drift, prediction_drift
 from pipeline.errors import PipelineError, UnfetchableError
@@ -159,7 +159,7 @@ def _check_numeric(path, frame, numeric: list[str]) -> None:
 
 def _model_parts(params: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
     """Concept-drift settings: the metric defaults to train.primary_metric; the seed to params.seed."""
-    cfg = settings(cfg)
+    cfg = settings(cfg, *KNOBS, "concept")
     if not cfg["concept"].get("metric"):
         cfg["concept"]["metric"] = (params.get("train") or {}).get("primary_metric", "accuracy")
     cfg["seed"] = int(params.get("seed", 0) or 0)
@@ -267,19 +267,19 @@ def run_files(params_path: str, reference_path: str, current_path: str, output: 
     from pipeline.core.files import load_model, write_json
     from pipeline.core.schema import from_params
 
-    params = P.load(params_path) if Path(params_path).exists() else {}
-    limit = int(settings(params.get("drift"))["in_memory_rows"])
+    params = P.load(params_path)  # the thresholds live there, whatever the files' columns
+    cfg = _model_parts(params, P.section(params, "drift"))
+    limit = int(cfg["in_memory_rows"])
     reference = _read([Path(reference_path)], limit_rows=limit)
     current = _read([Path(current_path)], limit_rows=limit)
     schema = None
-    if params:
+    if "schema" in params:
         try:
             candidate = from_params(params)
             if all(c in reference.columns and c in current.columns for c in candidate.features):
                 schema = candidate
         except PipelineError:
             schema = None
-    cfg = _model_parts(params, params.get("drift") or {})
     if schema is not None:
         numeric, categorical, skipped = list(schema.numeric), list(schema.categorical), []
         source = "schema from params.yaml"
