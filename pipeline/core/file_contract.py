@@ -74,7 +74,6 @@ def critical(check: str, rule: str, column: str | None = None, **kw: Any) -> Fin
     return Finding(check=check, severity="critical", success=False, column=column, rule=rule, **kw)
 
 
-
 def inspect_file(path: Path, schema: Schema | None = None,
                  limit_rows: int | None = None) -> tuple[Any, list[Finding]]:
     """Read a batch under the file contract (comma-separated UTF-8, header row, whole rows; or a

@@ -143,7 +143,6 @@ def _natural_key(label: str) -> tuple:
         return (1, 0.0, label)
 
 
-
 def write_params(params_path: Path, data_dir: Path, target: str, id_col: str | None, time_col: str | None,
                  max_categories: int) -> tuple[dict[str, Any], str, str]:
     """Infer the schema of the batches in `data_dir` and write it into params.yaml (schema block,

@@ -69,7 +69,6 @@ def build_estimator(family: str, hp: dict[str, Any], n_classes: int, seed: int, 
     raise PipelineError(f"params.yaml: models.{family}: unknown family (expected {FAMILIES})")
 
 
-
 def saved_form(pre, est):
     """The saved form of every model: raw rows in, the fitted preprocessing, then the estimator."""
     from sklearn.pipeline import Pipeline

@@ -55,8 +55,6 @@ def fit_sklearn(family: str, est, hp: dict[str, Any], data: dict[str, Any]):
     return est.fit(data["Xt"], data["yt"])
 
 
-
-
 def _fit_xgboost(est, bins, n_classes: int, rounds: int, init_model, on_round):
     """xgb.train on the shared QuantileDMatrix; the booster loaded back into the XGBClassifier."""
     import xgboost as xgb
@@ -81,11 +79,10 @@ def _fit_xgboost(est, bins, n_classes: int, rounds: int, init_model, on_round):
 
 def _fit_lightgbm(est, hp, data, bins, n_classes: int, seed: int, n_jobs: int, rounds: int, init_model,
                   on_round):
-    import numpy as np
-
     """lgb.train on the shared Dataset to find the rounds; the chosen trial is refitted as an
     LGBMClassifier (the saved form) for exactly those rounds (same params, same bins)."""
     import lightgbm as lgb
+    import numpy as np
 
     params = {k: v for k, v in est.get_params().items()
               if k not in ("n_estimators", "class_weight", "importance_type", "objective")}

@@ -70,14 +70,12 @@ def choose_reference(params: dict[str, Any], files: list[Path], rev: str):
     return window_files, current, info, prod
 
 
-
 def _ordered(result: dict[str, Any]) -> dict[str, Any]:
     """The verdict and provenance first, the per-feature detail last: drift.json reads top down."""
     head = ["share_drifted", "recommendation", "n_drifted", "n_features", "drifted_features",
             "reference", "current", "columns", "prediction_drift", "concept_drift", "thresholds"]
     out = {k: result[k] for k in head if k in result}
     return out | {k: v for k, v in result.items() if k not in out}
-
 
 
 def held_out_rows(files: list[Path], lengths: list[int], card: dict[str, Any]):
