@@ -1,8 +1,8 @@
-"""Compare the newest batch with the production model's training window (drift.production_rev): per-
-column KS, Mann-Whitney, PSI, Wasserstein, chi-squared, Jensen-Shannon; drifted = significant after
-Benjamini-Hochberg AND a large effect; share of drifted features -> keep / consider / retrain.
-Writes reports/drift.json and plots. With --reference and --current, any two CSV or Parquet files. Exits 0
-whatever the verdict."""
+"""Compare the newest batch with the production model's training window (drift.production_rev):
+per-column KS, Mann-Whitney, PSI, Wasserstein, chi-squared, Jensen-Shannon; drifted = significant
+after Benjamini-Hochberg AND a large effect; share of drifted features -> keep / consider / retrain.
+Writes reports/drift.json and plots. With --reference and --current, any two CSV or Parquet files
+(thresholds from the params file's drift block). Exits 0 whatever the verdict."""
 
 from __future__ import annotations
 
