@@ -14,7 +14,7 @@ import pytest
 from scipy import stats as sps
 
 from pipeline.core import stats
-from tests.conftest import cli, make_project
+from tests.support.project import cli, make_project
 
 
 @pytest.mark.parametrize("ties", [False, True])
@@ -113,7 +113,7 @@ def test_monitoring_streams_a_large_parquet_training_window(tmp_path, monkeypatc
     from pipeline.core.schema import from_params
     from pipeline.modeling.estimators import build_estimator, build_preprocessor
     from pipeline.modeling.estimators import saved_form as _pipeline
-    from pipeline.monitoring import monitor
+    from pipeline.monitoring import inputs, scoring
     from pipeline.params import load
 
     project = make_project(tmp_path, git=False, rows=600, suffix=".parquet")
@@ -122,8 +122,8 @@ def test_monitoring_streams_a_large_parquet_training_window(tmp_path, monkeypatc
     schema = from_params(params)
     files = sorted(Path("data/batches").glob("*.parquet"))
     entries = [{"path": p.as_posix(), "sha256": sha256(p)} for p in files[:2]]
-    assert monitor._streamed_reference(entries, {"in_memory_rows": 10_000}) is None
-    streamed = monitor._streamed_reference(entries, {"in_memory_rows": 10})
+    assert inputs.streamed_reference(entries, {"in_memory_rows": 10_000}) is None
+    streamed = inputs.streamed_reference(entries, {"in_memory_rows": 10})
     assert isinstance(streamed, ParquetColumns) and len(streamed) == 1200
 
     frame = pd.concat([pd.read_parquet(p) for p in files[:2]], ignore_index=True)
@@ -132,16 +132,16 @@ def test_monitoring_streams_a_large_parquet_training_window(tmp_path, monkeypatc
     est.fit(pre.transform(frame[schema.features]), schema.class_index(frame[schema.target]))
     model = _pipeline(pre, est)
     current = pd.read_parquet(files[2])
-    a, _ = monitor.score_period(files[2], current, model, schema, params["monitor"], None, streamed,
-                                  params["drift"])
-    b, _ = monitor.score_period(files[2], current, model, schema, params["monitor"], None, frame,
-                                  params["drift"])
+    a, _ = scoring.score_period(files[2], current, model, schema, params["monitor"], None, streamed,
+                                params["drift"])
+    b, _ = scoring.score_period(files[2], current, model, schema, params["monitor"], None, frame,
+                                params["drift"])
     assert a["data_drift"] == b["data_drift"] and a["accuracy"] == b["accuracy"]
     assert a["prediction_drift"] is None and "streamed" in a["prediction_drift_detail"]["reason"]
     assert b["prediction_drift"] is not None
 
     entries[0]["sha256"] = "0" * 64  # changed since training: the verified in-memory path instead
-    assert monitor._streamed_reference(entries, {"in_memory_rows": 10}) is None
+    assert inputs.streamed_reference(entries, {"in_memory_rows": 10}) is None
 
 
 def test_validation_of_a_streamed_parquet_batch_equals_in_memory(tmp_path, monkeypatch):

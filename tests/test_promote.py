@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run
 
 from pipeline import params as P
 from pipeline.errors import PipelineError
 from pipeline.gitops import promote as PR
+from tests.support.project import run
 
 # the repository's registry block (its defaults live in params.yaml only)
 PARAMS = {"schema": {"critical_class": "Alto"},

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, run
 
 from pipeline.gitops import report as R
 from pipeline.gitops.compare import CONFUSION_PNG, ROC_PNG, confusion_pair_png
+from tests.support.project import ROOT, run
 
 CLASSES = ["Bajo", "Medio", "Alto"]
 
