@@ -6,7 +6,7 @@
 1,000,000 rows × (10 numeric + 2 categorical) per side, written once as CSV under benchmarks/.cache/
 (four numeric columns and one categorical column drifted, the rest drawn from one distribution):
 
-- this stage: `pipeline.stages.drift.data_drift` (one sort per numeric column, one merge, every statistic);
+- this stage: `pipeline.drift.data.data_drift` (one sort per numeric column, one merge, every statistic);
 - the baseline: per column `scipy.stats.ks_2samp`, `mannwhitneyu`, `wasserstein_distance`, and
   `pd.crosstab` + `chi2_contingency` for categories, as one would write it by hand;
 - Evidently 0.7 `DataDriftPreset` in its own environment (it does not import with pandas 3): created
@@ -35,12 +35,15 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 from benchmarks.timing import best
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "benchmarks" / ".cache"
 EVIDENTLY_VENV = CACHE / "evidently-venv"
 EVIDENTLY_REQ = ["evidently==0.7.23", "pandas<3", "pyarrow"]
+DRIFT = yaml.safe_load((ROOT / "params.yaml").read_text())["drift"]  # the repository's thresholds
 NUMERIC = [f"num_{i}" for i in range(10)]
 CATEGORICAL = ["city", "channel"]
 DRIFTED = {"num_0": "mean +0.25 SD", "num_1": "scale x1.3", "num_2": "5% tail mixture",
@@ -109,9 +112,9 @@ def csv_files(rows: int) -> tuple[Path, Path]:
 
 
 def stage(ref, cur) -> dict:
-    from pipeline.stages import drift
+    from pipeline.drift import data as drift
 
-    return drift.data_drift(ref, cur, NUMERIC, CATEGORICAL, {})
+    return drift.data_drift(ref, cur, NUMERIC, CATEGORICAL, DRIFT)
 
 
 def scipy_loop(ref, cur) -> dict:
@@ -264,7 +267,7 @@ def memory_child(rows: int, cols: int) -> None:
 
     import numpy as np
 
-    from pipeline.stages import drift
+    from pipeline.drift import data as drift
 
     n_numeric = cols - 2
     t0 = time.perf_counter()
@@ -275,7 +278,7 @@ def memory_child(rows: int, cols: int) -> None:
     t1 = time.perf_counter()
     tracemalloc.start()
     numeric = [c for c in ref.columns if c.startswith("num_")]
-    result = drift.data_drift(ref, cur, numeric, CATEGORICAL, {})
+    result = drift.data_drift(ref, cur, numeric, CATEGORICAL, DRIFT)
     t2 = time.perf_counter()
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

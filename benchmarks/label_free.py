@@ -32,11 +32,11 @@ def main() -> None:
 
     from pipeline import params as P
     from pipeline.core.schema import from_params
+    from pipeline.core.splits import split
+    from pipeline.modeling.estimators import build_estimator, build_preprocessor
+    from pipeline.modeling.predict import predict_proba
     from pipeline.monitoring.scoring import confidence_calibrator, estimated_accuracy
     from pipeline.simulate import simulate
-    from pipeline.stages.evaluate import predict_proba
-    from pipeline.stages.prepare import split
-    from pipeline.stages.train import build_estimator, build_preprocessor
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=5000, help="rows per month (the example's batches)")

@@ -9,7 +9,7 @@ a group reuses one of the first four with its continuous values shifted by 1e-6Â
 distinct: drawing 50M rows of random numbers takes too long on a shared machine). Then, each in
 a fresh child process whose peak RSS (getrusage max RSS) is the figure:
 
-- streamed: `pipeline.stages.drift.data_drift` over `pipeline.core.columns.ParquetColumns` (one column of both
+- streamed: `pipeline.drift.data.data_drift` over `pipeline.core.columns.ParquetColumns` (one column of both
   sides at a time, blocked merge): what the drift stage does above `drift.in_memory_rows`;
 - in memory (the baseline, up to --in-memory-max rows): both sides read into pandas, then the same
   `data_drift`: what it does below.
@@ -28,9 +28,12 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 
 CACHE = ROOT / "benchmarks" / ".cache" / "memory"
+DRIFT = yaml.safe_load((ROOT / "params.yaml").read_text())["drift"]  # the repository's thresholds
 NUMERIC = [f"num_{i:02d}" for i in range(16)]
 CATEGORICAL = [f"cat_{i}" for i in range(4)]
 GROUP = 1_000_000
@@ -98,6 +101,7 @@ def _group(rng, n: int, shift: float):
 
 def child(mode: str, rows: int) -> dict:
     """Run one measurement in this process; the caller reads its peak RSS."""
+    from pipeline.drift.data import data_drift
     from pipeline.stages import drift
 
     ref, cur = dataset(rows)
@@ -106,7 +110,7 @@ def child(mode: str, rows: int) -> dict:
         a, b = drift._read([ref], limit_rows=0), drift._read([cur], limit_rows=0)
     else:
         a, b = drift._read([ref]), drift._read([cur])
-    result = drift.data_drift(a, b, NUMERIC, CATEGORICAL)
+    result = data_drift(a, b, NUMERIC, CATEGORICAL, DRIFT)
     seconds = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
     stats = {c: {k: f[k] for k in ("ks", "mann_whitney", "wasserstein") if k in f} | (

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline.stages.train import TIMINGS  # noqa: E402  (where the train stage leaves its console timings)
+from pipeline.config import TIMINGS  # noqa: E402  (where the train stage leaves its console timings)
 from tests.support.project import make_project, run  # the same temp-project builder as the tests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +30,7 @@ def default_fits(project: Path) -> dict[str, float]:
     from pipeline import params as P
     from pipeline.core.files import read_frame
     from pipeline.core.schema import from_params
-    from pipeline.stages.train import build_estimator, build_preprocessor, passive_openmp
+    from pipeline.modeling.estimators import build_estimator, build_preprocessor, passive_openmp
 
     passive_openmp()  # as the train stage runs
     cwd = os.getcwd()

@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.validate [--rows 1000000] [--repeat 3]
 
 Builds a 1,000,000-row frame from the simulator (cached under benchmarks/.cache/), then times
-`pipeline.stages.validate.evaluate` (the stage's path: structural checks, GX BOOLEAN_ONLY for the whole
+`pipeline.core.suite_checks.evaluate` (the stage's path: structural checks, GX BOOLEAN_ONLY for the whole
 suite, SUMMARY details for what failed and for `mostly` expectations) against a plain-pandas
 evaluation of every expectation in the suite. Two cases: clean data, and data with a few bad rows
 (so the detail pass runs). Prints the best of `--repeat` runs and the ratio; the target is ≤ 3×.
@@ -21,8 +21,8 @@ from typing import Any
 from benchmarks.timing import best
 from pipeline import params as P  # noqa: E402
 from pipeline.core import expectations as E
+from pipeline.core import suite_checks as V
 from pipeline.core.schema import from_params  # noqa: E402
-from pipeline.stages import validate as V
 
 ROOT = Path(__file__).resolve().parents[1]
 

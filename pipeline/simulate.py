@@ -160,10 +160,3 @@ def write(frame: pd.DataFrame, path: str | Path) -> None:
 
     write_frame(Path(path), frame)
 
-
-def cli(args) -> int:
-    frame = simulate(args.period, args.rows, args.scenario, args.seed)
-    write(frame, args.output)
-    mix = frame["nivel_riesgo"].value_counts(normalize=True).round(3).to_dict()
-    print(f"simulate: {len(frame)} rows, {args.scenario} {args.period} -> {args.output} (mix {mix})")
-    return 0

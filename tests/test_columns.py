@@ -4,6 +4,7 @@ numbers as in memory (KS, Mann–Whitney, Wasserstein to 1e-9) and as scipy."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,11 @@ def test_blocked_merge_equals_one_pass_and_scipy(ties, block):
 def test_streamed_drift_equals_in_memory_drift(tmp_path):
     """The drift report of two Parquet files streamed column by column (in_memory_rows: 0) equals the
     in-memory one, with nulls, integers and categories (a new one, a missing one) in play."""
+    from pipeline.drift.data import data_drift
+    from pipeline.params import load
     from pipeline.stages import drift
+
+    DRIFT = load(Path(__file__).resolve().parents[1] / "params.yaml")["drift"]  # the repository's knobs
 
     rng = np.random.default_rng(5)
     n = 30_000
@@ -58,8 +63,8 @@ def test_streamed_drift_equals_in_memory_drift(tmp_path):
     from pipeline.core.columns import ParquetColumns
 
     assert isinstance(streamed[0], ParquetColumns) and isinstance(in_memory[0], pd.DataFrame)
-    a = drift.data_drift(*streamed, ["x", "k"], ["c"])
-    b = drift.data_drift(*in_memory, ["x", "k"], ["c"])
+    a = data_drift(*streamed, ["x", "k"], ["c"], DRIFT)
+    b = data_drift(*in_memory, ["x", "k"], ["c"], DRIFT)
     assert a["drifted_features"] == b["drifted_features"] and a["share_drifted"] == b["share_drifted"]
     for col in ("x", "k"):
         fa, fb = a["features"][col], b["features"][col]
@@ -106,9 +111,10 @@ def test_monitoring_streams_a_large_parquet_training_window(tmp_path, monkeypatc
     from pipeline.core.columns import ParquetColumns
     from pipeline.core.files import sha256
     from pipeline.core.schema import from_params
+    from pipeline.modeling.estimators import build_estimator, build_preprocessor
+    from pipeline.modeling.estimators import saved_form as _pipeline
     from pipeline.monitoring import inputs, scoring
     from pipeline.params import load
-    from pipeline.stages.train import _pipeline, build_estimator, build_preprocessor
 
     project = make_project(tmp_path, git=False, rows=600, suffix=".parquet")
     monkeypatch.chdir(project)
@@ -126,8 +132,10 @@ def test_monitoring_streams_a_large_parquet_training_window(tmp_path, monkeypatc
     est.fit(pre.transform(frame[schema.features]), schema.class_index(frame[schema.target]))
     model = _pipeline(pre, est)
     current = pd.read_parquet(files[2])
-    a, _ = scoring.score_period(files[2], current, model, schema, params["monitor"], None, streamed, {})
-    b, _ = scoring.score_period(files[2], current, model, schema, params["monitor"], None, frame, {})
+    a, _ = scoring.score_period(files[2], current, model, schema, params["monitor"], None, streamed,
+                                params["drift"])
+    b, _ = scoring.score_period(files[2], current, model, schema, params["monitor"], None, frame,
+                                params["drift"])
     assert a["data_drift"] == b["data_drift"] and a["accuracy"] == b["accuracy"]
     assert a["prediction_drift"] is None and "streamed" in a["prediction_drift_detail"]["reason"]
     assert b["prediction_drift"] is not None

@@ -228,8 +228,8 @@ def _logistic(project: Path, rows: int | None = None, shuffle: bool = False):
 
     from pipeline.core.files import read_frame
     from pipeline.core.schema import from_params
+    from pipeline.modeling.estimators import build_estimator, build_preprocessor
     from pipeline.params import load
-    from pipeline.stages.train import build_estimator, build_preprocessor
 
     schema = from_params(load(project / "params.yaml"))
     train = read_frame(project / "data/prepared/train.parquet")
@@ -373,8 +373,8 @@ def _card_and_test(seed_champion: int, seed_challenger: int):
 
     from pipeline import params as P
     from pipeline.core.schema import from_params
+    from pipeline.core.splits import BATCH, ROW, row_masks, split
     from pipeline.simulate import simulate
-    from pipeline.stages.prepare import BATCH, ROW, row_masks, split
 
     schema = from_params(P.load())
     frames = []
@@ -393,8 +393,8 @@ def _card_and_test(seed_champion: int, seed_challenger: int):
 
 
 def test_compare_leaves_out_rows_the_champion_learned_from():
+    from pipeline.core.splits import unseen_rows
     from pipeline.gitops.compare import TEST_SET
-    from pipeline.stages.prepare import unseen_rows
 
     def evaluation_rows(frame, card, current):
         return unseen_rows(frame, card, current, TEST_SET)

@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from pipeline.core import resampling
 from pipeline.core.schema import from_params
+from pipeline.drift import model as model_drift
 from pipeline.simulate import simulate
 from pipeline.stages import drift
 from tests.support.project import ROOT, make_project, run
@@ -29,7 +31,7 @@ def _model(frame: pd.DataFrame):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
-    from pipeline.stages.train import build_preprocessor
+    from pipeline.modeling.estimators import build_preprocessor
 
     model = Pipeline([("preprocess", build_preprocessor(SCHEMA, scale=True)),
                       ("model", LogisticRegression(max_iter=1000))])
@@ -88,8 +90,8 @@ def test_bootstrap_metrics_agree_with_the_shared_metrics():
     values = classification_metrics(y, proba, classes)
     for metric in ("accuracy", "balanced_accuracy", "f1_weighted", "f1_macro", "precision_weighted",
                    "recall_Alto", "f1_Medio"):
-        assert drift.confusion_metric(cm, metric, classes) == pytest.approx(lookup(values, metric))
-    lo, hi = drift.bootstrap_interval(y, proba, classes, "accuracy", 500, 0.95, 0)
+        assert resampling.confusion_metric(metric, cm, classes) == pytest.approx(lookup(values, metric))
+    lo, hi = resampling.bootstrap_interval(y, proba, classes, "accuracy", 500, 0.95, 0)
     assert lo < values["accuracy"] < hi and hi - lo < 0.15
 
 
@@ -144,7 +146,8 @@ def test_bad_input_is_one_clear_line(tmp_path, capsys):
     empty.write_text("")
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump({"schema": {"target": "y", "classes": ["a", "b"],
-                                                 "numeric": ["amount"], "categorical": []}}))
+                                                 "numeric": ["amount"], "categorical": []},
+                                      "drift": PARAMS["drift"]}))  # the repository's thresholds
     assert main(["--params", str(params), "drift", "--reference", str(ref), "--current", str(cur),
                  "-o", str(tmp_path / "d.json")]) == 2
     err = capsys.readouterr().err.strip()
@@ -221,8 +224,8 @@ def test_a_stable_month_with_a_forest_in_production_shows_no_prediction_drift(tm
     from sklearn.pipeline import Pipeline
 
     from pipeline.core.files import read_csv, sha256
-    from pipeline.stages.prepare import BATCH, ROW, row_masks, split
-    from pipeline.stages.train import build_preprocessor
+    from pipeline.core.splits import BATCH, ROW, row_masks, split
+    from pipeline.modeling.estimators import build_preprocessor
     from tests.support.project import simulate_batches
 
     paths = simulate_batches(tmp_path, ["2024-01", "2024-02", "2024-03"], 2000)
@@ -243,8 +246,8 @@ def test_a_stable_month_with_a_forest_in_production_shows_no_prediction_drift(tm
 
     keep, note = drift.held_out_rows(paths, [2000] * 3, card)
     assert keep.sum() == len(parts["val"]) + len(parts["test"]) == note["rows"]
-    honest = drift.prediction_drift(forest, reference[keep], current, SCHEMA, CFG)
-    leaky = drift.prediction_drift(forest, reference, current, SCHEMA, CFG)
+    honest = model_drift.prediction_drift(forest, reference[keep], current, SCHEMA, CFG)
+    leaky = model_drift.prediction_drift(forest, reference, current, SCHEMA, CFG)
     assert leaky["drifted"], leaky["drifted_outputs"]  # what the stage reported before
     assert not honest["drifted"], {k: v.get("wasserstein_norm") for k, v in honest["outputs"].items()}
     # a card without split masks: no held-out rows known, the note says the training rows are used

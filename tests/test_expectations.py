@@ -95,9 +95,10 @@ def test_load_rejects_an_expectation_without_severity(tmp_path):
 def test_committed_suite_accepts_every_simulated_scenario(tmp_path):
     """Other stages' tests simulate drifting data: the contract must warn about drift, never stop it."""
     from pipeline.core import expectations as E
+    from pipeline.core.file_contract import read_batch
     from pipeline.core.schema import from_params
+    from pipeline.core.suite_checks import GXRunner, evaluate
     from pipeline.params import load
-    from pipeline.stages.validate import GXRunner, evaluate, read_batch
 
     root = Path(__file__).resolve().parents[1]
     params = load(root / "params.yaml")

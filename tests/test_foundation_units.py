@@ -12,10 +12,10 @@ import pytest
 from pipeline import params as P
 from pipeline.core.files import atomic_path, load_model, read_csv, save_model, write_json
 from pipeline.core.schema import from_params, infer
+from pipeline.core.splits import split, window
 from pipeline.errors import PipelineError
+from pipeline.modeling.search import suggest
 from pipeline.simulate import SCENARIOS, simulate
-from pipeline.stages.prepare import split, window
-from pipeline.stages.train import suggest
 
 
 def test_simulate_same_arguments_same_bytes(tmp_path):
@@ -151,7 +151,7 @@ def test_models_are_byte_deterministic_and_untrusted_types_refused(tmp_path):
 def test_search_space_is_seeded_and_typed():
     import optuna
 
-    from pipeline.stages.train import study
+    from pipeline.modeling.search import study
 
     space = {"lr": {"low": 0.01, "high": 0.3, "log": True}, "depth": {"low": 2, "high": 6, "int": True},
              "leaf": [1, 5, None], "fixed": 3}

@@ -34,7 +34,7 @@ def fit(frames: list, params: dict[str, Any], family: str = "logistic", hp: dict
     from sklearn.pipeline import Pipeline
 
     from pipeline.core.schema import from_params
-    from pipeline.stages.train import build_estimator, build_preprocessor
+    from pipeline.modeling.estimators import build_estimator, build_preprocessor
 
     schema = from_params(params)
     data = pd.concat(frames, ignore_index=True)
@@ -53,9 +53,9 @@ def commit_model(project: Path, model, files: list[str], message: str, tag: str 
     from pipeline.core.files import read_csv, save_model, sha256, write_json
     from pipeline.core.metrics import classification_metrics, rounded
     from pipeline.core.schema import from_params
+    from pipeline.core.splits import split
+    from pipeline.modeling.predict import predict_proba
     from pipeline.params import load
-    from pipeline.stages.evaluate import predict_proba
-    from pipeline.stages.prepare import split
 
     params = load(project / "params.yaml")
     schema = from_params(params)
@@ -408,11 +408,11 @@ def test_label_free_estimate_has_an_interval_calibrated_on_every_held_out_row():
     import pandas as pd
 
     from pipeline.core.schema import from_params
+    from pipeline.core.splits import split
+    from pipeline.modeling.predict import predict_proba
     from pipeline.monitoring.scoring import estimated_accuracy
     from pipeline.params import load
     from pipeline.simulate import simulate
-    from pipeline.stages.evaluate import predict_proba
-    from pipeline.stages.prepare import split
 
     params = load(ROOT / "params.yaml")
     schema = from_params(params)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
 from scipy.spatial import distance
 
+from pipeline import params as P
 from pipeline.core import stats
-from pipeline.stages import drift
+from pipeline.drift import data as drift
+
+DRIFT = P.load(Path(__file__).resolve().parents[1] / "params.yaml")["drift"]  # the repository's knobs
 
 STAT = {"rtol": 1e-12, "atol": 1e-12}
 PVAL = {"rtol": 1e-9, "atol": 0}
@@ -83,7 +88,7 @@ def test_constant_column_at_sizes_where_the_tie_term_rounds_below_zero(n1, n2):
     assert got["mann_whitney"]["pvalue"] == 1.0 and got["ks"]["pvalue"] == 1.0
     assert got["mann_whitney"]["statistic"] == n1 * n2 / 2
     frame = pd.DataFrame({"c": np.full(n1, 7.0)})
-    result = drift.data_drift(frame, pd.DataFrame({"c": np.full(n2, 7.0)}), ["c"], [])
+    result = drift.data_drift(frame, pd.DataFrame({"c": np.full(n2, 7.0)}), ["c"], [], DRIFT)
     assert result["drifted_features"] == [] and result["features"]["c"]["pvalue"] == 1.0
 
 
@@ -97,7 +102,7 @@ def test_integer_codes_read_as_float_on_one_side_are_the_same_categories():
     assert ref["estrato"].dtype.kind == "i" and cur["estrato"].dtype.kind == "f"
     assert set(stats.category_counts(cur["estrato"])) == {"1", "2", "3", "4", "5", "6", stats.MISSING}
     assert stats.category_counts(pd.Series([1.5, 2.0])) == {"1.5": 1, "2": 1}  # real fractions stay
-    result = drift.data_drift(ref, cur, [], ["estrato"])
+    result = drift.data_drift(ref, cur, [], ["estrato"], DRIFT)
     feature = result["features"]["estrato"]
     assert feature["unseen_categories"] == [stats.MISSING]
     assert feature["jensen_shannon"] < 0.02 and result["drifted_features"] == []
@@ -178,7 +183,7 @@ CATEGORICAL = ["city", "channel"]
 
 @pytest.mark.parametrize("n", [1_000, 1_000_000])
 def test_no_false_alarm_on_samples_of_one_distribution(n):
-    result = drift.data_drift(_frame(n, 1), _frame(n, 2), NUMERIC, CATEGORICAL, {})
+    result = drift.data_drift(_frame(n, 1), _frame(n, 2), NUMERIC, CATEGORICAL, DRIFT)
     assert result["n_drifted"] == 0, result["drifted_features"]
     assert result["recommendation"] == "keep"
     if n == 1_000_000:  # the old rule (raw p < 0.05) would be pure chance here; effect sizes are tiny
@@ -187,7 +192,7 @@ def test_no_false_alarm_on_samples_of_one_distribution(n):
 
 def test_detects_exactly_the_changed_columns():
     changes = {"normal": "mean", "scale": "scale", "tail": "mixture", "city": "reweight"}
-    result = drift.data_drift(_frame(200_000, 3), _frame(150_000, 4, changes), NUMERIC, CATEGORICAL, {})
+    result = drift.data_drift(_frame(200_000, 3), _frame(150_000, 4, changes), NUMERIC, CATEGORICAL, DRIFT)
     assert sorted(result["drifted_features"]) == sorted(changes)
     f = result["features"]
     assert f["normal"]["wasserstein_norm"] == pytest.approx(0.25, abs=0.02)
@@ -198,7 +203,7 @@ def test_detects_exactly_the_changed_columns():
     assert result["recommendation"] == "retrain"
     # the same mean shift at 1,000 rows is still found
     small = drift.data_drift(_frame(1_000, 5), _frame(1_000, 6, {"normal": "mean"}), NUMERIC, CATEGORICAL,
-                             {})
+                             DRIFT)
     assert small["drifted_features"] == ["normal"]
 
 
@@ -206,7 +211,7 @@ def test_significant_but_tiny_is_not_drift():
     """At 1M rows a 0.02-SD shift has p ≈ 1e-40, but its effect is far under the threshold."""
     ref = pd.DataFrame({"x": np.random.default_rng(0).normal(size=1_000_000)})
     cur = pd.DataFrame({"x": np.random.default_rng(1).normal(0.02, 1, size=1_000_000)})
-    f = drift.data_drift(ref, cur, ["x"], [], {})["features"]["x"]
+    f = drift.data_drift(ref, cur, ["x"], [], DRIFT)["features"]["x"]
     assert f["significant"] and f["pvalue_adjusted"] < 1e-20
     assert not f["drifted"]
 
@@ -220,7 +225,8 @@ def test_recommendation_thresholds(share, expected):
 def test_recommendation_follows_params():
     # 7 features, 1 drifted (14 %): consider with the defaults, keep with consider at 0.2
     ref, cur = _frame(20_000, 8), _frame(20_000, 9, {"normal": "mean"})
-    assert drift.data_drift(ref, cur, NUMERIC, CATEGORICAL, {})["recommendation"] == "consider"
-    assert drift.data_drift(ref, cur, NUMERIC, CATEGORICAL, {"consider": 0.2})["recommendation"] == "keep"
-    strict = drift.data_drift(ref, cur, NUMERIC, CATEGORICAL, {"wasserstein_norm": 0.5})
+    assert drift.data_drift(ref, cur, NUMERIC, CATEGORICAL, DRIFT)["recommendation"] == "consider"
+    assert drift.data_drift(ref, cur, NUMERIC, CATEGORICAL,
+                            {**DRIFT, "consider": 0.2})["recommendation"] == "keep"
+    strict = drift.data_drift(ref, cur, NUMERIC, CATEGORICAL, {**DRIFT, "wasserstein_norm": 0.5})
     assert strict["n_drifted"] == 0 and strict["features"]["normal"]["significant"]

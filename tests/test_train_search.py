@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.stages.train import binned, fit_trial, study
+from pipeline.modeling.search import study
+from pipeline.modeling.trials import binned, fit_trial
 
 
 @pytest.fixture(scope="module")

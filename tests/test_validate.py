@@ -195,8 +195,8 @@ def test_open_categories_turn_an_unseen_value_into_a_warning(in_project, capsys)
 
 def test_predict_refuses_a_bad_row_with_the_same_message(in_project, capsys, tmp_path):
     from pipeline.cli import main
+    from pipeline.core.suite_checks import check_frame
     from pipeline.params import load
-    from pipeline.stages.validate import check_frame
 
     rows = _good(in_project).drop(columns=["nivel_riesgo"]).head(50)
     findings = check_frame(load("params.yaml"), "ok.csv", rows, labelled=False)
@@ -240,7 +240,7 @@ def test_real_dvc_repro_stops_before_anything_downstream(contract_project):
 
 
 def test_inspect_file_reports_a_missing_final_newline_as_a_warning(tmp_path):
-    from pipeline.stages.validate import inspect_file
+    from pipeline.core.file_contract import inspect_file
 
     path = tmp_path / "2024-01.csv"
     path.write_bytes(b"a,b\n1,2")
@@ -250,7 +250,7 @@ def test_inspect_file_reports_a_missing_final_newline_as_a_warning(tmp_path):
 
 
 def test_ragged_row_is_located(tmp_path):
-    from pipeline.stages.validate import read_batch
+    from pipeline.core.file_contract import read_batch
 
     path = tmp_path / "x.csv"
     path.write_bytes(b"a,b,c\n1,2,3\n4,5,6\n7,8\n")

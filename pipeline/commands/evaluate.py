@@ -11,6 +11,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipeline.stages.evaluate import cli
+    from pipeline import params as P
+    from pipeline.stages.evaluate import run
 
-    return cli(args)
+    metrics = run(P.load(args.params))
+    print(f"evaluate: selected {metrics['selected']}: test accuracy {metrics['accuracy']:.4f}, "
+          f"f1_weighted {metrics['f1_weighted']:.4f} (majority class {metrics['majority_baseline']:.4f})")
+    return 0

@@ -11,6 +11,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipeline.stages.prepare import cli
+    from pipeline import params as P
+    from pipeline.stages.prepare import run
 
-    return cli(args)
+    summary = run(P.load(args.params))
+    rows = summary["rows"]
+    print(f"prepare: {len(summary['files'])} batches ({summary['strategy']}) -> "
+          f"train {rows['train']}, val {rows['val']}, test {rows['test']} "
+          f"(holdout of {summary['newest_batch']})")
+    return 0

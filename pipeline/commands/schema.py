@@ -16,6 +16,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipeline.core.schema import cli
+    from pathlib import Path
 
-    return cli(args)
+    from pipeline.core.schema import write_params
+
+    path = Path(args.params)
+    block, metric, reason = write_params(path, Path(args.data), args.target, args.id, args.time,
+                                         args.max_categories)
+    print(f"schema: {len(block['numeric'])} numeric, {len(block['categorical'])} categorical, "
+          f"classes {block['classes']} -> {path}")
+    print(f"schema: primary metric {metric}: {reason}")
+    return 0

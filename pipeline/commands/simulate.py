@@ -16,6 +16,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipeline.simulate import cli
+    from pipeline.simulate import simulate, write
 
-    return cli(args)
+    frame = simulate(args.period, args.rows, args.scenario, args.seed)
+    write(frame, args.output)
+    mix = frame["nivel_riesgo"].value_counts(normalize=True).round(3).to_dict()
+    print(f"simulate: {len(frame)} rows, {args.scenario} {args.period} -> {args.output} (mix {mix})")
+    return 0

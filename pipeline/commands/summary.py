@@ -10,6 +10,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipeline.stages.evaluate import summary_cli
+    """What `make run` ends with: the selected model, its key numbers, where to look next."""
+    from pipeline.config import CARD_JSON, CARD_MD, FIGURES, METRICS
+    from pipeline.core.files import read_json
+    from pipeline.errors import PipelineError
 
-    return summary_cli(args)
+    if not METRICS.exists() or not CARD_JSON.exists():
+        raise PipelineError(f"{METRICS}: not found (run `dvc repro` first)")
+    m, card = read_json(METRICS), read_json(CARD_JSON)
+    print(f"Selected model: {m['selected']} ({card['model']['path']}, "
+          f"sha256 {card['model']['sha256'][:12]})")
+    print(f"  trained on {card['data']['rows']['train']} rows from {len(card['data']['files'])} "
+          f"batches; test holdout of {card['data']['test_holdout_of']} ({m['rows']} rows)")
+    print(f"  accuracy {m['accuracy']:.4f} (majority class {m['majority_baseline']:.4f}), "
+          f"f1_weighted {m['f1_weighted']:.4f}, roc_auc {m['roc_auc'] or float('nan'):.4f}, "
+          f"log_loss {m['log_loss']:.4f}")
+    print("  validation: " + ", ".join(f"{f} {s:.4f}" for f, s in m["validation"].items()))
+    print(f"Reports: {METRICS}, {FIGURES}/, {CARD_MD}; `dvc metrics show`, `dvc plots show`")
+    return 0

@@ -11,6 +11,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipeline.stages.train import cli
+    from pipeline.modeling.estimators import passive_openmp
 
-    return cli(args)
+    passive_openmp()  # before xgboost, lightgbm or scikit-learn load their OpenMP runtime
+    from pipeline import params as P
+    from pipeline.config import CANDIDATES
+    from pipeline.stages.train import run
+
+    result = run(P.load(args.params), args.family, log=print)
+    print(f"train: {args.family} best {result['metric']}={result['validation_score']:.4f} on "
+          f"validation after {len(result['trials'])} trials in {result['train_seconds']:.1f}s "
+          f"-> {CANDIDATES / (args.family + '.skops')}")
+    return 0

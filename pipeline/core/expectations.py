@@ -9,7 +9,6 @@ would change and refuses to overwrite hand edits without `--force`.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import math
@@ -267,45 +266,3 @@ def to_gx(suite: dict[str, Any], name: str | None = None, source: str = "suite")
         return gx.ExpectationSuite(name=name or suite.get("name") or "suite", expectations=exps)
     except Exception as exc:  # unknown type, bad kwargs: GX says which
         raise PipelineError(f"{source}: not a valid GX suite ({str(exc).splitlines()[0]})") from None
-
-
-# --- CLI ----------------------------------------------------------------------------------------
-
-
-def init_cli(args: argparse.Namespace) -> int:
-    from pipeline.core.files import batch_files, write_text
-    from pipeline.core.schema import from_params
-    from pipeline.stages.validate import read_batch
-
-    params = P.load(args.params)
-    schema = from_params(params)
-    path = Path(args.output) if args.output else suite_path(params)
-    if args.sources:
-        files = [Path(f) for f in args.sources]
-    else:
-        cfg = P.section(params, "data")
-        files = batch_files(cfg["batches_dir"], cfg.get("pattern", "*.csv"))
-    frames = {f.as_posix(): read_batch(f) for f in files}
-    suite = generate(schema, frames, name=path.stem)
-    if path.exists():
-        try:
-            old = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            old = {"expectations": []}
-        changes = diff(old, suite)
-        if not changes and old == suite:
-            print(f"expectations: {path} is up to date ({len(suite['expectations'])} expectations)")
-            return 0
-        print(f"expectations: regenerating {path} from {len(files)} batches would change:")
-        for line in changes or ["~ suite metadata"]:
-            print(f"  {line}")
-        if not args.force:
-            raise PipelineError(
-                f"{path}: exists and differs from the generated suite ({len(changes)} changes above); "
-                "keep your hand edits, or re-run with --force to overwrite"
-            )
-    write_text(path, dumps(suite))
-    n_crit = sum(e["meta"]["severity"] == "critical" for e in suite["expectations"])
-    print(f"expectations: {len(suite['expectations'])} expectations ({n_crit} critical) from "
-          f"{len(files)} batches, {sum(len(f) for f in frames.values())} rows -> {path}")
-    return 0

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 
-def _plt():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -22,7 +22,7 @@ def confusion_png(path: Path, y: np.ndarray, pred: np.ndarray, classes: list[str
 
     from pipeline.core.files import save_figure
 
-    plt = _plt()
+    plt = pyplot()
     cm = confusion_matrix(y, pred, labels=range(len(classes)))
     fig, ax = plt.subplots(figsize=(4.2, 3.6))
     ax.imshow(cm, cmap="Blues")
@@ -77,7 +77,7 @@ def curves_png(path: Path, series: dict[str, list[dict]], kind: str, title: str)
     """Curves of one or more models (champion vs challenger overlay) on one chart."""
     from pipeline.core.files import save_figure
 
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 4))
     styles = ["-", "--", ":", "-."]
     for s, (model, rows) in enumerate(series.items()):
@@ -100,7 +100,7 @@ def curves_png(path: Path, series: dict[str, list[dict]], kind: str, title: str)
 def calibration_png(path: Path, rows: list[dict], title: str = "Calibration") -> None:
     from pipeline.core.files import save_figure
 
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.2, 4))
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, label="perfect")
     ax.plot([r["confidence"] for r in rows], [r["accuracy"] for r in rows], "o-", label="model")

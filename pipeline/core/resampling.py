@@ -21,28 +21,32 @@ def direction(name: str) -> int:
 
 
 def confusion_metric(name: str, cm: np.ndarray, classes: list[str]) -> np.ndarray | None:
-    """Metric from a stack of confusion matrices (resample, actual, predicted); None if not one."""
-    tp = np.diagonal(cm, axis1=1, axis2=2).astype(float)
-    actual, predicted = cm.sum(axis=2).astype(float), cm.sum(axis=1).astype(float)
+    """Metric from confusion matrices (..., actual, predicted): one matrix or a stack of resamples;
+    None if `name` is not one. Same definitions as metrics.classification_metrics (zero_division=0)."""
+    cm = np.asarray(cm)
+    tp = np.diagonal(cm, axis1=-2, axis2=-1).astype(float)
+    actual, predicted = cm.sum(axis=-1).astype(float), cm.sum(axis=-2).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         precision = np.where(predicted > 0, tp / predicted, 0.0)
         recall = np.where(actual > 0, tp / actual, 0.0)
         denom = actual + predicted
         f1 = np.where(denom > 0, 2 * tp / denom, 0.0)
-        total = actual.sum(axis=1, keepdims=True)
+        total = actual.sum(axis=-1, keepdims=True)
         weights = np.where(total > 0, actual / total, 0.0)
+        if name == "accuracy":
+            return tp.sum(axis=-1) / total[..., 0]
     if name == "balanced_accuracy":
         present = actual > 0
-        return (recall * present).sum(axis=1) / np.maximum(present.sum(axis=1), 1)
+        return (recall * present).sum(axis=-1) / np.maximum(present.sum(axis=-1), 1)
     if name == "f1_macro":
-        return f1.mean(axis=1)
+        return f1.mean(axis=-1)
     table = {"precision": precision, "recall": recall, "f1": f1}
     for stat, values in table.items():
         if name == f"{stat}_weighted":
-            return (values * weights).sum(axis=1)
+            return (values * weights).sum(axis=-1)
         prefix = f"{stat}_"
         if name.startswith(prefix) and name[len(prefix):] in classes:
-            return values[:, classes.index(name[len(prefix):])]
+            return values[..., classes.index(name[len(prefix):])]
     return None
 
 
@@ -85,20 +89,44 @@ def paired_bootstrap(y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray, me
 def bootstrap_deltas(y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray, metrics: list[str],
                      classes: list[str], resamples: int, seed: int) -> dict[str, np.ndarray]:
     """metric(b) - metric(a) on each of `resamples` resamples of the rows, every metric on the same ones."""
-    rng = np.random.default_rng(seed)
-    n = len(y)
-    if n == 0:
+    if len(y) == 0:
         raise PipelineError("no rows to compare the models on")
-    chunk = max(1, 4_000_000 // n)  # bounded memory whatever the test set size
     deltas: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
-    for start in range(0, resamples, chunk):
-        idx = rng.integers(0, n, size=(min(chunk, resamples - start), n))
+    for idx in row_resamples(np.random.default_rng(seed), len(y), resamples):
         cache_a: dict[str, np.ndarray] = {}
         cache_b: dict[str, np.ndarray] = {}
         for m in metrics:
             deltas[m].append(resampled_metric(m, y, proba_b, classes, idx, cache_b)
                              - resampled_metric(m, y, proba_a, classes, idx, cache_a))
     return {m: np.concatenate(d) for m, d in deltas.items()}
+
+
+def row_resamples(rng: np.random.Generator, n: int, resamples: int):
+    """`resamples` bootstrap draws of row positions, in chunks of bounded memory whatever `n`."""
+    chunk = max(1, 4_000_000 // n)
+    for start in range(0, resamples, chunk):
+        yield rng.integers(0, n, size=(min(chunk, resamples - start), n))
+
+
+def bootstrap_interval(y: np.ndarray, proba: np.ndarray, classes: list[str], metric: str, resamples: int,
+                       confidence: float, seed: int) -> tuple[float | None, float | None]:
+    """Percentile interval of one model's `metric` over resampled rows; (None, None) without any.
+
+    A confusion-matrix metric resamples the matrix itself: a resample's matrix is a multinomial draw
+    over the cells (same law as resampling rows, no row copies), so 1,000 resamples cost one draw."""
+    if resamples <= 0 or len(y) == 0:
+        return None, None
+    rng = np.random.default_rng(seed)
+    k, n = len(classes), len(y)
+    if confusion_metric(metric, np.eye(k), classes) is not None:
+        cells = np.bincount(y * k + proba.argmax(axis=1), minlength=k * k) / n
+        draws = rng.multinomial(n, cells, size=resamples).reshape(resamples, k, k)
+        values = confusion_metric(metric, draws, classes)
+    else:  # log loss, Brier, ROC AUC...: row resamples
+        values = np.concatenate([resampled_metric(metric, y, proba, classes, idx)
+                                 for idx in row_resamples(rng, n, resamples)])
+    low, high = percentile_interval(np.asarray(values, dtype=float), resamples, confidence, seed)["interval"]
+    return (None, None) if np.isnan(low) else (low, high)
 
 
 def percentile_interval(delta: np.ndarray, resamples: int, confidence: float, seed: int) -> dict[str, Any]:

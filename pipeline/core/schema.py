@@ -143,24 +143,25 @@ def _natural_key(label: str) -> tuple:
         return (1, 0.0, label)
 
 
-def cli(args) -> int:
+def write_params(params_path: Path, data_dir: Path, target: str, id_col: str | None, time_col: str | None,
+                 max_categories: int) -> tuple[dict[str, Any], str, str]:
+    """Infer the schema of the batches in `data_dir` and write it into params.yaml (schema block,
+    data.batches_dir and pattern, train.primary_metric), keeping every other line; returns the
+    schema block, the primary metric and why."""
     from pipeline import params as P
     from pipeline.core.files import batch_files, write_text
 
-    files = batch_files(args.data, "*")  # CSV and Parquet alike
-    block = infer(files, args.target, args.id, args.time, args.max_categories)
+    files = batch_files(data_dir, "*")  # CSV and Parquet alike
+    block = infer(files, target, id_col, time_col, max_categories)
     metric, reason = primary_metric(block.pop("class_counts"))
-    path = Path(args.params)
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    text = params_path.read_text(encoding="utf-8") if params_path.exists() else ""
     text = P.replace_block(text, "schema", block)
-    data = P.load(path) if path.exists() else {}
+    data = P.load(params_path) if params_path.exists() else {}
     data_block = dict(data.get("data") or {})
-    data_block["batches_dir"] = Path(args.data).as_posix()
+    data_block["batches_dir"] = data_dir.as_posix()
     suffixes = {f.suffix.lower() for f in files}
     data_block["pattern"] = f"*{suffixes.pop()}" if len(suffixes) == 1 else "*"
     text = P.replace_block(text, "data", data_block)
-    write_text(path, P.replace_block(text, "train", {**(data.get("train") or {}), "primary_metric": metric}))
-    print(f"schema: {len(block['numeric'])} numeric, {len(block['categorical'])} categorical, "
-          f"classes {block['classes']} -> {path}")
-    print(f"schema: primary metric {metric}: {reason}")
-    return 0
+    write_text(params_path, P.replace_block(text, "train", {**(data.get("train") or {}),
+                                                            "primary_metric": metric}))
+    return block, metric, reason

@@ -36,7 +36,7 @@ MISSING = "(missing)"
 
 def sorted_values(values: Any) -> tuple[np.ndarray, int]:
     """Float64 values sorted, NaN dropped; and how many were missing."""
-    arr = _as_float(values)
+    arr = as_float(values)
     keep = ~np.isnan(arr)
     missing = int(arr.size - keep.sum())
     if missing:
@@ -44,7 +44,7 @@ def sorted_values(values: Any) -> tuple[np.ndarray, int]:
     return np.sort(arr), missing
 
 
-def _as_float(values: Any) -> np.ndarray:
+def as_float(values: Any) -> np.ndarray:
     if hasattr(values, "to_numpy"):  # pandas, with nullable integers' NA as NaN
         return values.to_numpy(dtype=np.float64, na_value=np.nan)
     return np.asarray(values, dtype=np.float64)

@@ -164,7 +164,7 @@ def identity(card: dict[str, Any], role: str, version: str, commit: str | None, 
 def _scores(model, card: dict[str, Any], test, classes: list[str], features: list[str],
             source: str) -> np.ndarray:
     """Probabilities in `classes` order, using the feature list the model was trained with."""
-    from pipeline.stages.evaluate import predict_proba
+    from pipeline.modeling.predict import predict_proba
 
     schema = card.get("schema") or {}
     features = list(schema.get("numeric") or []) + list(schema.get("categorical") or []) or features
@@ -227,7 +227,7 @@ def cross_validate(params: dict[str, Any], cards: dict[str, dict[str, Any]], fol
     from pipeline.core.files import read_frame
     from pipeline.core.metrics import classification_metrics, lookup
     from pipeline.core.schema import from_params
-    from pipeline.stages.train import build_estimator, build_preprocessor
+    from pipeline.modeling.estimators import build_estimator, build_preprocessor
 
     schema = from_params(params)
     classes = list(schema.classes)
@@ -370,9 +370,9 @@ def confusion_pair_png(path: Path, y: np.ndarray, preds: dict[str, np.ndarray], 
     from sklearn.metrics import confusion_matrix
 
     from pipeline.core.files import save_figure
-    from pipeline.core.plots import _plt
+    from pipeline.core.plots import pyplot
 
-    plt = _plt()
+    plt = pyplot()
     mats = {name: confusion_matrix(y, p, labels=range(len(classes))) for name, p in preds.items()}
     top = max(int(m.max()) for m in mats.values()) or 1
     fig, axes = plt.subplots(1, len(mats), figsize=(4.2 * len(mats), 3.8), squeeze=False,
@@ -400,14 +400,14 @@ def _short(commit: str | None) -> str | None:
 
 
 def run(params: dict[str, Any], base: str | None = None, log=print) -> dict[str, Any]:
+    from pipeline.config import CARD_JSON, TIMINGS
+    from pipeline.config import MODEL as PRODUCTION_MODEL
     from pipeline.core import plots
     from pipeline.core.files import load_model, read_frame, read_json, sha256, write_json
     from pipeline.core.metrics import classification_metrics, rounded
     from pipeline.core.revision import production, resolve
     from pipeline.core.schema import from_params
-    from pipeline.stages.evaluate import CARD_JSON
-    from pipeline.stages.prepare import unseen_rows
-    from pipeline.stages.train import PRODUCTION_MODEL, TIMINGS
+    from pipeline.core.splits import unseen_rows
 
     COMPARISON.unlink(missing_ok=True)  # a failed comparison leaves no decision behind (fail closed)
     cfg = gate_config(params)

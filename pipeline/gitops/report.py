@@ -646,11 +646,11 @@ def assemble(sections: list[Section], budget: int = BUDGET) -> str:
 
 def build(params: dict[str, Any], params_path: str, out: Path, base: str | None = None,
           notes: list[str] | None = None) -> str:
+    from pipeline.config import MODEL as PRODUCTION_MODEL
     from pipeline.core.files import sha256
     from pipeline.core.revision import resolve
     from pipeline.gitops.compare import COMPARISON
     from pipeline.gitops.promote import settings
-    from pipeline.stages.train import PRODUCTION_MODEL
 
     comparison, cerr = _load(COMPARISON)
     if cerr:

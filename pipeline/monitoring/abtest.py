@@ -21,8 +21,8 @@ def ab_test(params: dict[str, Any], prod, current, previous, schema, frames: dic
 
     from pipeline.core.resampling import mcnemar, paired_bootstrap
     from pipeline.core.revision import production
+    from pipeline.modeling.predict import predict_proba
     from pipeline.monitoring.deployments import revert_command
-    from pipeline.stages.evaluate import predict_proba
 
     if current is None or previous is None:
         return None

@@ -42,10 +42,10 @@ def streamed_reference(entries: list[dict[str, Any]], drift_cfg: dict[str, Any])
     its columns streamed (pipeline.core.columns) instead of one frame; None otherwise."""
     from pipeline.core import columns
     from pipeline.core.files import sha256
-    from pipeline.stages import drift
+    from pipeline.drift import data as drift
 
     paths = [Path(e["path"]) for e in entries]
-    if not columns.streamable(paths, int(drift.settings(drift_cfg)["in_memory_rows"])):
+    if not columns.streamable(paths, int(drift.settings(drift_cfg, "in_memory_rows")["in_memory_rows"])):
         return None
     if any(sha256(p) != e.get("sha256") for p, e in zip(paths, entries, strict=True)):
         return None  # changed since training: the verified bytes come from git or DVC, in memory
@@ -101,7 +101,7 @@ def holdout(card: dict[str, Any], commit: str, schema):
     rows are exactly known (masks) or rebuilt (to be checked against the card's test score)."""
     import pandas as pd
 
-    from pipeline.stages.prepare import split, unpack_rows
+    from pipeline.core.splits import split, unpack_rows
 
     files = model_card.window_files(card)
     if files and all(f.get("splits") and f.get("file_rows") for f in files):
@@ -133,7 +133,7 @@ def holdout_calibration(card: dict[str, Any], model, commit: str, schema) -> dic
     `correct` (per row) to start the ADWIN stream, `rows` (the frame, when exactly known) as the
     reference predictions for prediction drift, and `exact`. All None when unavailable, or when a
     rebuilt holdout does not give the card's own test accuracy (then it is not the same rows)."""
-    from pipeline.stages.evaluate import predict_proba
+    from pipeline.modeling.predict import predict_proba
 
     hold, exact = holdout(card, commit, schema)
     out: dict[str, Any] = {"calibration": None, "correct": None, "rows": None, "exact": exact}

@@ -101,7 +101,7 @@ def score_period(path: Path, frame, model, schema, cfg: dict[str, Any], calibrat
     import numpy as np
 
     from pipeline.core.metrics import classification_metrics
-    from pipeline.stages.evaluate import predict_proba
+    from pipeline.modeling.predict import predict_proba
 
     classes = list(schema.classes)
     proba = predict_proba(model, frame, schema)
@@ -141,9 +141,10 @@ def _drift(model, frame, schema, reference, drift_cfg: dict[str, Any], held_out)
     """Data drift against the training window, and prediction drift (the model's outputs on the
     held-out rows, or on the window, against the period's)."""
     from pipeline.core.columns import ParquetColumns
-    from pipeline.stages import drift
+    from pipeline.drift.data import data_drift
+    from pipeline.drift.model import prediction_drift
 
-    d = drift.data_drift(reference, frame, list(schema.numeric), list(schema.categorical), drift_cfg)
+    d = data_drift(reference, frame, list(schema.numeric), list(schema.categorical), drift_cfg)
     row: dict[str, Any] = {"data_drift": {k: d.get(k) for k in ("share_drifted", "n_drifted",
                                                                  "recommendation", "drifted_features")}}
     # per feature: effect size, its threshold, the verdict (the site's drift heat map)
@@ -157,8 +158,8 @@ def _drift(model, frame, schema, reference, drift_cfg: dict[str, Any], held_out)
                                                     "(drift.in_memory_rows)"}
         row["prediction_drift"] = None
     else:
-        pred = drift.prediction_drift(model, reference if held_out is None else held_out, frame,
-                                      schema, drift_cfg)
+        pred = prediction_drift(model, reference if held_out is None else held_out, frame,
+                                schema, drift_cfg)
         row["prediction_drift_detail"] = {k: v for k, v in pred.items() if k != "outputs"}
         row["prediction_drift"] = _prediction_drift_flag(pred)
     return row

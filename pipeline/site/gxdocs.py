@@ -71,9 +71,10 @@ def build(params: dict[str, Any], target: Path,
 
     from pipeline import params as P
     from pipeline.core import expectations as E
+    from pipeline.core import suite_checks as V
+    from pipeline.core.file_contract import read_batch
     from pipeline.core.files import batch_files
     from pipeline.core.schema import from_params
-    from pipeline.stages import validate as V
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     schema = from_params(params)
@@ -96,7 +97,7 @@ def build(params: dict[str, Any], target: Path,
             if progress:
                 progress(path.as_posix())
             try:
-                frame = V.read_batch(path)
+                frame = read_batch(path)
             except PipelineError:
                 continue  # a file GX cannot read: the site's own table shows the validate stage's error
             period = path.stem if V.PERIOD_NAME.match(path.stem) else None

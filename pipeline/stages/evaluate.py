@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 from pipeline import params as P
-from pipeline.config import CARD_MD, FIGURES, MANIFEST, METRICS, PLOTS, TEST_SET
-from pipeline.errors import PipelineError
-from pipeline.stages.train import CANDIDATE_REPORTS, CANDIDATES, CARD_JSON, PRODUCTION_MODEL, one_blas_thread
+from pipeline.config import (
+    CANDIDATE_REPORTS,
+    CANDIDATES,
+    CARD_JSON,
+    CARD_MD,
+    FIGURES,
+    MANIFEST,
+    METRICS,
+    MODEL,
+    PLOTS,
+    TEST_SET,
+)
+from pipeline.modeling.estimators import one_blas_thread
+from pipeline.modeling.predict import predict_proba
 
 
 def select(params: dict[str, Any]) -> tuple[str, dict[str, dict]]:
@@ -22,12 +32,6 @@ def select(params: dict[str, Any]) -> tuple[str, dict[str, dict]]:
     sign = 1 if higher_is_better(metric) else -1
     best = max(families, key=lambda f: (sign * reports[f]["validation_score"], -families.index(f)))
     return best, reports
-
-
-def predict_proba(model, frame, schema):
-    import numpy as np
-
-    return np.asarray(model.predict_proba(frame[schema.features]), dtype=float)
 
 
 def run(params: dict[str, Any]) -> dict[str, Any]:
@@ -57,7 +61,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     metrics["validation"] = {f: r["validation_score"] for f, r in reports.items()}
     metrics["majority_baseline"] = round(float((y == _mode(y)).mean()), 6)
 
-    write_bytes(PRODUCTION_MODEL, (CANDIDATES / f"{family}.skops").read_bytes())
+    write_bytes(MODEL, (CANDIDATES / f"{family}.skops").read_bytes())
 
     pred = proba.argmax(axis=1)
     write_json(PLOTS / "confusion.json",
@@ -74,7 +78,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     plots.calibration_png(FIGURES / "calibration.png", cal, f"Calibration ({family})")
     write_json(METRICS, metrics)
 
-    card = model_card.build(family, PRODUCTION_MODEL, schema, read_json(MANIFEST), reports[family],
+    card = model_card.build(family, MODEL, schema, read_json(MANIFEST), reports[family],
                             params, metrics)
     write_json(CARD_JSON, card)
     write_text(CARD_MD, model_card.markdown(card))
@@ -86,28 +90,3 @@ def _mode(y):
 
     return np.bincount(y).argmax()
 
-
-def cli(args: argparse.Namespace) -> int:
-    metrics = run(P.load(args.params))
-    print(f"evaluate: selected {metrics['selected']}: test accuracy {metrics['accuracy']:.4f}, "
-          f"f1_weighted {metrics['f1_weighted']:.4f} (majority class {metrics['majority_baseline']:.4f})")
-    return 0
-
-
-def summary_cli(args: argparse.Namespace) -> int:
-    """What `make run` ends with: the selected model, its key numbers, where to look next."""
-    from pipeline.core.files import read_json
-
-    if not METRICS.exists() or not CARD_JSON.exists():
-        raise PipelineError(f"{METRICS}: not found (run `dvc repro` first)")
-    m, card = read_json(METRICS), read_json(CARD_JSON)
-    print(f"Selected model: {m['selected']} ({card['model']['path']}, "
-          f"sha256 {card['model']['sha256'][:12]})")
-    print(f"  trained on {card['data']['rows']['train']} rows from {len(card['data']['files'])} "
-          f"batches; test holdout of {card['data']['test_holdout_of']} ({m['rows']} rows)")
-    print(f"  accuracy {m['accuracy']:.4f} (majority class {m['majority_baseline']:.4f}), "
-          f"f1_weighted {m['f1_weighted']:.4f}, roc_auc {m['roc_auc'] or float('nan'):.4f}, "
-          f"log_loss {m['log_loss']:.4f}")
-    print("  validation: " + ", ".join(f"{f} {s:.4f}" for f, s in m["validation"].items()))
-    print(f"Reports: {METRICS}, {FIGURES}/, {CARD_MD}; `dvc metrics show`, `dvc plots show`")
-    return 0
