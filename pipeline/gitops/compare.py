@@ -426,7 +426,7 @@ def run(params: dict[str, Any], base: str | None = None, log=print) -> dict[str,
     test = read_frame(TEST_SET)
     if schema.target not in test.columns:
         raise PipelineError(f"{TEST_SET}: column '{schema.target}': the target is needed, not found")
-    from pipeline.gitops.promote import production_ref
+    from pipeline.gitops.registry import production_ref
 
     ref = production_ref(params, base)
     if ref.note:

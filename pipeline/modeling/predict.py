@@ -30,7 +30,7 @@ def run(params: dict[str, Any], input_path: Path, output: Path, model_path: Path
     check_input(params, input_path, frame)
     if model_path is None:
         from pipeline.core.revision import production
-        from pipeline.gitops.promote import production_ref
+        from pipeline.gitops.registry import production_ref
 
         ref = production_ref(params)
         prod = production(ref.rev)

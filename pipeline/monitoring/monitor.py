@@ -58,7 +58,7 @@ class Deployment:
     commit: str
 
 
-# --- git: versions, dates (the registry's tags, read by pipeline.gitops.promote) ---------------------------
+# --- git: versions, dates (the registry's tags, read by pipeline.gitops.registry) ---------------------------
 
 
 def _git(*args: str) -> str:
@@ -68,11 +68,11 @@ def _git(*args: str) -> str:
 
 
 def deployments(params: dict[str, Any], model_sha: str) -> tuple[Deployment | None, Deployment | None]:
-    """The version holding the production model (`pipeline.gitops.promote.history`) and the version that
+    """The version holding the production model (`pipeline.gitops.registry.history`) and the version that
     was in production before it; (None, None) for an unregistered model."""
-    from pipeline.gitops import promote
+    from pipeline.gitops import registry
 
-    hist = promote.history(promote.settings(params))
+    hist = registry.history(registry.settings(params))
     names = {v.version for v in hist.versions.values() if v.sha256 == model_sha}
     events = [e for e in hist.events if e.kind in ("registered", "rollback")]
     last = max((i for i, e in enumerate(events) if e.version in names), default=None)
@@ -388,7 +388,7 @@ def run(params: dict[str, Any], rev: str | None = None, batches: list[str] | Non
     from pipeline.core.files import read_table, write_json, write_text
     from pipeline.core.revision import production
     from pipeline.core.schema import from_params
-    from pipeline.gitops.promote import production_ref
+    from pipeline.gitops.registry import production_ref
 
     cfg = P.section(params, "monitor")
     schema = from_params(params)

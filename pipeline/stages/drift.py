@@ -412,7 +412,7 @@ def bootstrap_interval(y, proba, classes: list[str], metric: str, resamples: int
 def choose_reference(params: dict[str, Any], files: list[Path], rev: str):
     """The production model's training batches (minus the current one), or a fallback that says why."""
     from pipeline.core.revision import production
-    from pipeline.gitops.promote import production_ref
+    from pipeline.gitops.registry import production_ref
     from pipeline.stages.prepare import window
 
     current = files[-1]
