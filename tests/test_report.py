@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 from conftest import ROOT, run
 
+from pipeline.core.plots import confusion_png
 from pipeline.gitops import report as R
-from pipeline.gitops.compare import CONFUSION_PNG, ROC_PNG, confusion_pair_png
+from pipeline.gitops.compare import CONFUSION_PNG, ROC_PNG
 
 CLASSES = ["Bajo", "Medio", "Alto"]
 
@@ -106,7 +107,7 @@ def repo(tmp_path, monkeypatch) -> Path:
     (root / "params.yaml").write_text(text.replace("seed: 42", "seed: 7"))
     monkeypatch.chdir(root)
     y = np.array([0, 1, 2, 0, 1, 2, 0])
-    confusion_pair_png(CONFUSION_PNG, y, {"champion": y, "challenger": np.roll(y, 1)}, CLASSES)
+    confusion_png(CONFUSION_PNG, y, {"champion": y, "challenger": np.roll(y, 1)}, CLASSES)
     shutil.copy(CONFUSION_PNG, ROC_PNG)
     return root
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import CARD_JSON
+from pipeline.config import MODEL as PRODUCTION_MODEL
 from pipeline.core.git import resolve
 from pipeline.errors import PipelineError, UnfetchableError, one_line
-from pipeline.stages.train import PRODUCTION_MODEL
 
 CARD = CARD_JSON.as_posix()
 

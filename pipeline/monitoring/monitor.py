@@ -726,13 +726,13 @@ def plot_history(path: Path, history, thresholds: dict[str, Any]) -> None:
     import pandas as pd
 
     from pipeline.core.files import save_figure
-    from pipeline.core.plots import _plt
+    from pipeline.core.plots import pyplot
 
     history = history.copy()
     for col in ("accuracy", "estimated_accuracy", "f1_weighted", "drift_share", "low_confidence_count"):
         if col in history:
             history[col] = pd.to_numeric(history[col], errors="coerce")
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(3, 1, figsize=(7.5, 8), sharex=True)
     periods = sorted(set(history["period"].astype(str))) if len(history) else []
     x = {p: i for i, p in enumerate(periods)}

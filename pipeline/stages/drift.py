@@ -530,9 +530,9 @@ def write_figures(result: dict[str, Any], reference, current, directory: Path,
     import numpy as np
 
     from pipeline.core.files import save_figure, write_json
-    from pipeline.core.plots import _plt
+    from pipeline.core.plots import pyplot
 
-    plt = _plt()
+    plt = pyplot()
     directory.mkdir(parents=True, exist_ok=True)
     for old in directory.glob("*.png"):
         old.unlink()
