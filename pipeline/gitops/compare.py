@@ -10,6 +10,7 @@ commits with the model it judged.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -157,22 +158,93 @@ def _reasons(checks: list[dict[str, Any]]) -> list[str]:
         "no floors configured and no champion to beat"]
 
 
+@dataclass
+class Challenger:
+    """The evaluation rows and the challenger scored on them: what both kinds of comparison share."""
+
+    y: np.ndarray
+    test: Any
+    classes: list[str]
+    features: list[str]
+    metric: str
+    proba: np.ndarray
+    flat: dict[str, float | None]
+    identity: dict[str, Any]
+    baseline: float
+
+
+def _first_model(cfg: dict[str, Any], ch: Challenger) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """No champion yet: the first model needs only the floors (and to beat the trivial model)."""
+    from pipeline.core import plots
+
+    checks = gate_checks(cfg, ch.flat, None, None, False, ch.classes, ch.baseline)
+    passed = all(c["passed"] for c in checks)
+    part = {
+        "decision": "no_champion" if passed else "reject", "promote": passed,
+        "delta": None, "confidence_interval": None, "mcnemar": None, "identical_models": False,
+        "models": {"champion": None, "challenger": ch.identity},
+        "metrics": {k: {"champion": None, "challenger": v, "delta": None} for k, v in ch.flat.items()},
+    }
+    plots.confusion_png(CONFUSION_PNG, ch.y, {"challenger": ch.proba.argmax(axis=1)}, ch.classes)
+    plots.curves_png(ROC_PNG, {"challenger": plots.curves(ch.y, ch.proba, ch.classes, "roc")}, "roc",
+                     "ROC one-vs-rest: challenger (no champion yet)")
+    return part, checks
+
+
+def _against_champion(cfg: dict[str, Any], ch: Challenger, champion_rev, model: str, base: str,
+                      seed: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The champion scored on the same rows; the gate on the paired difference; the figures of both."""
+    from pipeline.core import plots
+    from pipeline.gitops.registry import version_tag
+
+    y, classes, metric, cand = ch.y, ch.classes, ch.metric, ch.flat
+    version = version_tag(model, champion_rev.commit)
+    champion = identity(champion_rev.card, "champion", version or _short(champion_rev.commit),
+                        champion_rev.commit, model_card.model_sha256(champion_rev.card)
+                        or _sha(champion_rev.model_bytes), len(champion_rev.model_bytes))
+    champion["version_tag"] = version
+    proba_a, champ = _scored(champion_rev.model, champion_rev.card, ch.test, y, classes, ch.features,
+                             metric, f"champion at {base}")
+    identical = champion["model_sha256"] == ch.identity["model_sha256"]
+    intervals, boot = gate_intervals(cfg, y, proba_a, ch.proba, classes, seed)
+    checks = gate_checks(cfg, cand, champ, intervals, identical, classes, ch.baseline)
+    passed = all(c["passed"] for c in checks)
+    part = {
+        "decision": "promote" if passed else "reject", "promote": passed,
+        "delta": cand[metric] - champ[metric], "confidence_interval": boot["interval"], "bootstrap": boot,
+        "intervals": intervals,
+        "mcnemar": mcnemar(proba_a.argmax(axis=1) == y, ch.proba.argmax(axis=1) == y),
+        "identical_models": identical,
+        "flips": flip_table(proba_a.argmax(axis=1), ch.proba.argmax(axis=1), classes),
+        "models": {"champion": champion, "challenger": ch.identity},
+        "metrics": {k: {"champion": champ.get(k), "challenger": v,
+                        "delta": None if v is None or champ.get(k) is None else v - champ[k]}
+                    for k, v in cand.items()},
+    }
+    label = f"champion {version or _short(champion_rev.commit)}"
+    preds = {f"{label} ({champion['family']})": proba_a.argmax(axis=1),
+             f"challenger ({ch.identity['family']})": ch.proba.argmax(axis=1)}
+    plots.confusion_png(CONFUSION_PNG, y, preds, classes)
+    plots.curves_png(ROC_PNG, {label: plots.curves(y, proba_a, classes, "roc"),
+                               "challenger": plots.curves(y, ch.proba, classes, "roc")}, "roc",
+                     "ROC one-vs-rest: champion vs challenger")
+    return part, checks
+
+
 def run(params: dict[str, Any], base: str | None = None,
         log: Callable[[str], None] = _quiet) -> dict[str, Any]:
     """Score both models, judge the gate, draw the figures, write reports/comparison.json."""
-    from pipeline.core import plots
     from pipeline.core.files import load_model, read_frame, read_json, sha256, write_json
     from pipeline.core.metrics import rounded
     from pipeline.core.revision import production, resolve
     from pipeline.core.schema import from_params
-    from pipeline.gitops.registry import production_ref, settings, version_tag
+    from pipeline.gitops.registry import production_ref, settings
 
     COMPARISON.unlink(missing_ok=True)  # a failed comparison leaves no decision behind (fail closed)
     cfg = gate_config(params)
     schema = from_params(params)
     classes = list(schema.classes)
     metric = cfg["primary_metric"]
-    seed = int(P.section(params, "seed"))
     card, digest = _challenger_card()
     test = read_frame(TEST_SET)
     if schema.target not in test.columns:
@@ -191,7 +263,8 @@ def run(params: dict[str, Any], base: str | None = None,
                           PRODUCTION_MODEL.stat().st_size)
     timing = TIMINGS / f"{challenger['family']}.json"  # this run's log (untracked): seconds are volatile
     challenger["training_seconds"] = read_json(timing)["train_seconds"] if timing.exists() else None
-    baseline = trivial_baseline(metric, y, classes)
+    ch = Challenger(y, test, classes, schema.features, metric, proba_b, cand, challenger,
+                    trivial_baseline(metric, y, classes))
 
     result: dict[str, Any] = {
         "base": {"rev": base, "commit": None, "version": ref.version},
@@ -200,55 +273,20 @@ def run(params: dict[str, Any], base: str | None = None,
         "test_set": {"path": TEST_SET.as_posix(), "rows": int(len(y)), "sha256": sha256(TEST_SET),
                      "holdout_of": card.get("data", {}).get("test_holdout_of")},
         "evaluation": evaluation,
-        "trivial_baseline": baseline,
+        "trivial_baseline": ch.baseline,
         "gate": cfg,
     }
     FIGURES.mkdir(parents=True, exist_ok=True)
-    roc = {"challenger": plots.curves(y, proba_b, classes, "roc")}
     if champion_rev is None:
         log(f"compare: {base} has no production model yet: the first model needs only the floors")
-        checks = gate_checks(cfg, cand, None, None, False, classes, baseline)
-        passed = all(c["passed"] for c in checks)
-        result |= {
-            "decision": "no_champion" if passed else "reject", "promote": passed,
-            "delta": None, "confidence_interval": None, "mcnemar": None, "identical_models": False,
-            "models": {"champion": None, "challenger": challenger},
-            "metrics": {k: {"champion": None, "challenger": v, "delta": None} for k, v in cand.items()},
-        }
+        part, checks = _first_model(cfg, ch)
+        result |= part
         result["base"]["commit"] = resolve(base)
-        plots.confusion_png(CONFUSION_PNG, y, {"challenger": proba_b.argmax(axis=1)}, classes)
-        plots.curves_png(ROC_PNG, roc, "roc", "ROC one-vs-rest: challenger (no champion yet)")
     else:
-        version = version_tag(settings(params).model, champion_rev.commit)
-        champion = identity(champion_rev.card, "champion", version or _short(champion_rev.commit),
-                            champion_rev.commit, model_card.model_sha256(champion_rev.card)
-                            or _sha(champion_rev.model_bytes), len(champion_rev.model_bytes))
-        champion["version_tag"] = version
+        part, checks = _against_champion(cfg, ch, champion_rev, settings(params).model, base,
+                                         int(P.section(params, "seed")))
         result["base"]["commit"] = champion_rev.commit
-        proba_a, champ = _scored(champion_rev.model, champion_rev.card, test, y, classes, schema.features,
-                                 metric, f"champion at {base}")
-        identical = champion["model_sha256"] == digest
-        intervals, boot = gate_intervals(cfg, y, proba_a, proba_b, classes, seed)
-        checks = gate_checks(cfg, cand, champ, intervals, identical, classes, baseline)
-        passed = all(c["passed"] for c in checks)
-        result |= {
-            "decision": "promote" if passed else "reject", "promote": passed,
-            "delta": cand[metric] - champ[metric], "confidence_interval": boot["interval"], "bootstrap": boot,
-            "intervals": intervals,
-            "mcnemar": mcnemar(proba_a.argmax(axis=1) == y, proba_b.argmax(axis=1) == y),
-            "identical_models": identical,
-            "flips": flip_table(proba_a.argmax(axis=1), proba_b.argmax(axis=1), classes),
-            "models": {"champion": champion, "challenger": challenger},
-            "metrics": {k: {"champion": champ.get(k), "challenger": v,
-                            "delta": None if v is None or champ.get(k) is None else v - champ[k]}
-                        for k, v in cand.items()},
-        }
-        label = f"champion {version or _short(champion_rev.commit)}"
-        preds = {f"{label} ({champion['family']})": proba_a.argmax(axis=1),
-                 f"challenger ({challenger['family']})": proba_b.argmax(axis=1)}
-        plots.confusion_png(CONFUSION_PNG, y, preds, classes)
-        plots.curves_png(ROC_PNG, {label: plots.curves(y, proba_a, classes, "roc"), **roc}, "roc",
-                         "ROC one-vs-rest: champion vs challenger")
+        result |= part
     result["checks"] = checks
     result["reasons"] = _reasons(checks)
     if cfg["cv_folds"] > 0:
