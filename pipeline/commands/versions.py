@@ -27,7 +27,7 @@ def print_timeline(reg: Any, timeline: list[dict[str, Any]]) -> None:
 def main(args: argparse.Namespace) -> int:
     from pipeline import params as P
     from pipeline.gitops.notes import fmt
-    from pipeline.gitops.registry import KEY_METRICS, settings
+    from pipeline.gitops.registry import KEY_METRICS, critical_class, settings
     from pipeline.gitops.timeline import lineage_rows, timeline_rows, version_rows
 
     params = P.load(args.params)
@@ -49,7 +49,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"{reg.model}: no versions registered yet (merge to main runs `python -m pipeline "
               "promote`, or run it yourself)")
         return 0
-    critical = (params.get("schema") or {}).get("critical_class")
+    critical = critical_class(params)
     names = [*KEY_METRICS] + ([f"recall_{critical}"] if critical else [])
     head = ["version", "date", "model", *names, "train rows", "promoted by", ""]
     table = [head]

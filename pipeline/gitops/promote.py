@@ -22,6 +22,7 @@ from pipeline.gitops.registry import (
     History,
     Registry,
     card_at,
+    critical_class,
     history,
     lock_md5,
     match,
@@ -111,7 +112,7 @@ def promote(params: dict[str, Any], rev: str = "HEAD", require_remote: bool = Fa
         raise PipelineError(f"promote registers the checked-out commit; check out {rev} first")
     hist = history(reg)
     by = promoted_by(commit)
-    critical = (params.get("schema") or {}).get("critical_class")
+    critical = critical_class(params)
     undone = undone_assignment(hist, commit)
     if undone is not None:
         result = _rollback(reg, hist, undone, commit, by)

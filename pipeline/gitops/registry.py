@@ -313,6 +313,11 @@ def verify_model(reg: Registry, card: dict[str, Any] | None, md5: str, require_r
 # --- what a version holds ------------------------------------------------------------------------
 
 
+def critical_class(params: dict[str, Any]) -> str | None:
+    """The class whose recall every listing shows beside the key metrics (schema.critical_class, optional)."""
+    return (params.get("schema") or {}).get("critical_class")
+
+
 def key_metrics(card: dict[str, Any] | None, critical: str | None = None) -> dict[str, Any]:
     """The test metrics every listing shows (and the critical class's recall), from a model card."""
     test = model_card.test_metrics(card)

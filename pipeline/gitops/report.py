@@ -101,7 +101,7 @@ def build(params: dict[str, Any], params_path: str, out: Path, base: str | None 
     """The whole comment for this run, against `base` (default: the comparison's, else the fallback)."""
     from pipeline.core.files import sha256
     from pipeline.core.git import resolve
-    from pipeline.gitops.registry import settings
+    from pipeline.gitops.registry import critical_class, settings
 
     comparison, cerr = load(COMPARISON)
     if cerr:
@@ -114,7 +114,7 @@ def build(params: dict[str, Any], params_path: str, out: Path, base: str | None 
     cand = ((comparison or {}).get("models") or {}).get("challenger") or {}
     stale = bool(comparison and MODEL.exists() and cand.get("model_sha256")
                  and cand["model_sha256"] != sha256(MODEL))
-    critical = (params.get("schema") or {}).get("critical_class")
+    critical = critical_class(params)
 
     first = [verdict(comparison, validation if isinstance(validation, dict) else None, stale,
                      registry.override_label)]

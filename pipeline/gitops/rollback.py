@@ -13,7 +13,14 @@ from pipeline.config import DVC_LOCK
 from pipeline.core.git import git
 from pipeline.errors import PipelineError
 from pipeline.gitops.notes import metrics_table
-from pipeline.gitops.registry import history, lock_md5, promoted_by, settings, undone_assignment
+from pipeline.gitops.registry import (
+    critical_class,
+    history,
+    lock_md5,
+    promoted_by,
+    settings,
+    undone_assignment,
+)
 
 
 def rollback_check(params: dict[str, Any]) -> dict[str, str]:
@@ -50,7 +57,7 @@ def rollback_check(params: dict[str, Any]) -> dict[str, str]:
     if found.sha256 and sha256(path) != found.sha256:
         raise PipelineError(f"{reg.artifact}: sha256 {sha256(path)[:12]} is not {found.version}'s "
                             f"({found.sha256[:12]})")
-    critical = (params.get("schema") or {}).get("critical_class")
+    critical = critical_class(params)
     current = hist.versions.get(hist.prod) if hist.prod else None
     lines = [f"## Rollback to {found.version}", "",
              f"This pull request restores the model of **{found.version}** (sha256 "

@@ -9,14 +9,22 @@ from typing import Any
 from pipeline.config import DVC_LOCK
 from pipeline.core import model_card
 from pipeline.core.git import git, show
-from pipeline.gitops.registry import card_at, history, key_metrics, lock_md5, promoted_by, settings
+from pipeline.gitops.registry import (
+    card_at,
+    critical_class,
+    history,
+    key_metrics,
+    lock_md5,
+    promoted_by,
+    settings,
+)
 
 
 def version_rows(params: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per registration and per rollback, oldest first."""
     reg = settings(params)
     hist = history(reg)
-    critical = (params.get("schema") or {}).get("critical_class")
+    critical = critical_class(params)
     rows = []
     for event in hist.events:
         v = hist.versions[event.version]
@@ -57,7 +65,7 @@ def lineage_rows(params: dict[str, Any]) -> list[dict[str, Any]]:
     """Without version tags (a clone that did not fetch them): every commit of this branch that changed
     the model pinned in dvc.lock, oldest first, so the history is visible before anything is registered."""
     reg = settings(params)
-    critical = (params.get("schema") or {}).get("critical_class")
+    critical = critical_class(params)
     rows: list[dict[str, Any]] = []
     log = git("log", "--reverse", "--format=%H %cI", "--", DVC_LOCK.as_posix(), check=False)
     for line in log.splitlines():

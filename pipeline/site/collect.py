@@ -23,6 +23,7 @@ from pipeline.gitops.registry import (
     KEY_METRICS,
     Event,
     Version,
+    critical_class,
     history,
     key_metrics,
     promoted_by,
@@ -74,7 +75,7 @@ def registry(params: dict[str, Any]) -> dict[str, Any]:
     """Every version (oldest first), the production timeline and the version in the stage now."""
     reg = settings(params)
     hist = history(reg)
-    critical = (params.get("schema") or {}).get("critical_class")
+    critical = critical_class(params)
     first_event = {}
     for e in hist.events:
         first_event.setdefault(e.version, e)
