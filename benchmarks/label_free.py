@@ -34,7 +34,7 @@ def main() -> None:
 
     from pipeline import params as P
     from pipeline.core.schema import from_params
-    from pipeline.monitoring.monitor import confidence_calibrator, estimated_accuracy
+    from pipeline.monitoring.scoring import confidence_calibrator, estimated_accuracy
     from pipeline.simulate import simulate
     from pipeline.stages.evaluate import predict_proba
     from pipeline.stages.prepare import split

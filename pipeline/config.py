@@ -44,6 +44,11 @@ COMPARISON = REPORTS / "comparison.json"
 COMPARE_FIGURES = REPORTS / "compare"
 REPORT_MD = REPORTS / "report.md"
 MONITORING = REPORTS / "monitoring"
+# the monitor command's files (its --output-dir holds them under these names)
+MONITOR_HISTORY = MONITORING / "history.csv"
+MONITOR_LATEST = MONITORING / "latest.json"
+MONITOR_PLOT = MONITORING / "metrics.png"
+MONITOR_ISSUE = MONITORING / "issue.md"
 
 # where atomic writes stage their temporary files: inside the repository (same file system as the
 # target, so the final rename is atomic) and ignored by git and DVC

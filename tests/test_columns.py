@@ -106,7 +106,7 @@ def test_monitoring_streams_a_large_parquet_training_window(tmp_path, monkeypatc
     from pipeline.core.columns import ParquetColumns
     from pipeline.core.files import sha256
     from pipeline.core.schema import from_params
-    from pipeline.monitoring import monitor
+    from pipeline.monitoring import inputs, scoring
     from pipeline.params import load
     from pipeline.stages.train import _pipeline, build_estimator, build_preprocessor
 
@@ -116,8 +116,8 @@ def test_monitoring_streams_a_large_parquet_training_window(tmp_path, monkeypatc
     schema = from_params(params)
     files = sorted(Path("data/batches").glob("*.parquet"))
     entries = [{"path": p.as_posix(), "sha256": sha256(p)} for p in files[:2]]
-    assert monitor._streamed_reference(entries, {"in_memory_rows": 10_000}) is None
-    streamed = monitor._streamed_reference(entries, {"in_memory_rows": 10})
+    assert inputs.streamed_reference(entries, {"in_memory_rows": 10_000}) is None
+    streamed = inputs.streamed_reference(entries, {"in_memory_rows": 10})
     assert isinstance(streamed, ParquetColumns) and len(streamed) == 1200
 
     frame = pd.concat([pd.read_parquet(p) for p in files[:2]], ignore_index=True)
@@ -126,14 +126,14 @@ def test_monitoring_streams_a_large_parquet_training_window(tmp_path, monkeypatc
     est.fit(pre.transform(frame[schema.features]), schema.class_index(frame[schema.target]))
     model = _pipeline(pre, est)
     current = pd.read_parquet(files[2])
-    a, _ = monitor.score_period(files[2], current, model, schema, params["monitor"], None, streamed, {})
-    b, _ = monitor.score_period(files[2], current, model, schema, params["monitor"], None, frame, {})
+    a, _ = scoring.score_period(files[2], current, model, schema, params["monitor"], None, streamed, {})
+    b, _ = scoring.score_period(files[2], current, model, schema, params["monitor"], None, frame, {})
     assert a["data_drift"] == b["data_drift"] and a["accuracy"] == b["accuracy"]
     assert a["prediction_drift"] is None and "streamed" in a["prediction_drift_detail"]["reason"]
     assert b["prediction_drift"] is not None
 
     entries[0]["sha256"] = "0" * 64  # changed since training: the verified in-memory path instead
-    assert monitor._streamed_reference(entries, {"in_memory_rows": 10}) is None
+    assert inputs.streamed_reference(entries, {"in_memory_rows": 10}) is None
 
 
 def test_validation_of_a_streamed_parquet_batch_equals_in_memory(tmp_path, monkeypatch):

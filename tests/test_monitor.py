@@ -135,7 +135,7 @@ class _chdir:
 
 
 def monitor(project: Path, **kw) -> dict[str, Any]:
-    from pipeline.monitoring.monitor import run as monitor_run
+    from pipeline.monitoring.run import run as monitor_run
     from pipeline.params import load
 
     return monitor_run(load(project / "params.yaml"), now=kw.pop("now", NOW), **kw)
@@ -229,7 +229,7 @@ def test_history_upsert_has_no_duplicates(project: Path):
 
 
 def test_upsert_keeps_other_rows_byte_for_byte(tmp_path: Path):
-    from pipeline.monitoring.monitor import upsert_history
+    from pipeline.monitoring.outputs import upsert_history
 
     path = tmp_path / "history.csv"
     row = {"model_version": "v1.0.0", "model_sha": "aaaaaaaaaaaa", "run_date": "2024-06-01", "rows": 10}
@@ -407,7 +407,7 @@ def test_label_free_estimate_has_an_interval_calibrated_on_every_held_out_row():
     import pandas as pd
 
     from pipeline.core.schema import from_params
-    from pipeline.monitoring.monitor import estimated_accuracy
+    from pipeline.monitoring.scoring import estimated_accuracy
     from pipeline.params import load
     from pipeline.simulate import simulate
     from pipeline.stages.evaluate import predict_proba

@@ -2,7 +2,7 @@
 
 The history is real: a temporary git + DVC repository, models fitted and committed the DVC way
 (test_monitor's helpers), versions and stage assignments created by GTO with the tag messages
-`promote` writes, three monthly monitoring runs (`pipeline.monitoring.monitor.run`) committed as the scheduled
+`promote` writes, three monthly monitoring runs (`pipeline.monitoring.run.run`) committed as the scheduled
 workflow does. Story: v0.1.0 (PR #1) → a quiet month → v0.2.0 (the scheduled retraining's PR #2) →
 two policy-change months (accuracy below its floor, ADWIN change point) → `git revert` of v0.2.0's
 merge: prod rolls back to v0.1.0 → monitoring again. Then `python -m pipeline site` writes the site
@@ -53,7 +53,7 @@ def register(project: Path, version: str, commit: str, rollback_from: str | None
 
 
 def monitor_and_commit(project: Path, now: dt.date) -> dict:
-    from pipeline.monitoring.monitor import run as monitor_run
+    from pipeline.monitoring.run import run as monitor_run
     from pipeline.params import load
 
     with _chdir(project):

@@ -13,6 +13,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipeline.gitops.retrain import ingest_cli
+    from pathlib import Path
 
-    return ingest_cli(args)
+    from pipeline import params as P
+    from pipeline.commands.github import output as github_output
+    from pipeline.core.files import write_text
+    from pipeline.gitops.retrain import ingest
+
+    result = ingest(P.load(args.params))
+    if result["source"] is None:
+        print("ingest: no data.source configured in params.yaml: nothing to ingest")
+    else:
+        print(f"ingest: {len(result['new'])} new batch(es) from {result['source']}"
+              + "".join(f"\n  {f}" for f in result["new"]))
+    if args.body and result["new"]:
+        write_text(args.body, result["body"])
+    github_output({"new": str(len(result["new"])),
+                   "period": Path(result["new"][-1]).stem if result["new"] else ""})
+    return 0

@@ -7,16 +7,29 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline.config import MONITORING
+from pipeline.config import MONITOR_LATEST
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--monitoring", default=(MONITORING / "latest.json").as_posix(),
+    parser.add_argument("--monitoring", default=MONITOR_LATEST.as_posix(),
                         help="the monitor command's report (default %(default)s)")
     parser.add_argument("--body", metavar="FILE", help="write the pull request body (markdown) here")
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipeline.gitops.retrain import plan_cli
+    from pathlib import Path
 
-    return plan_cli(args)
+    from pipeline import params as P
+    from pipeline.commands.github import output as github_output
+    from pipeline.core.files import write_text
+    from pipeline.gitops.retrain import plan
+
+    result = plan(P.load(args.params), Path(args.params), Path(args.monitoring))
+    if result["retrain"]:
+        print(f"retrain-plan ({result['period']}): {result['change']}")
+        if args.body:
+            write_text(args.body, result["body"])
+    else:
+        print(f"retrain-plan ({result['period']}): no trigger fired: params.yaml unchanged")
+    github_output({"retrain": str(result["retrain"]).lower(), "period": result["period"]})
+    return 0

@@ -14,7 +14,6 @@ new splits and hyperparameter trials). The pull request body names the trigger a
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -41,8 +40,8 @@ def source_files(source: str, pattern: str) -> list[tuple[str, str]]:
 
 def ingest(params: dict[str, Any]) -> dict[str, Any]:
     """Import the source's batches that are new here; returns what came in (nothing without a source)."""
-    data = params.get("data") or {}
-    source = data.get("source")
+    data = P.section(params, "data")
+    source = data["source"]
     if not source:
         return {"source": None, "new": [], "body": ""}
     batches = Path(data["batches_dir"])
@@ -80,17 +79,17 @@ def plan(params: dict[str, Any], params_path: Path, monitoring: Path) -> dict[st
     fired = [t for t in report.get("triggers") or [] if t.get("fired")]
     if report.get("decision") != "retrain" or not fired:
         return {"retrain": False, "period": period, "body": "", "change": None}
-    window = dict(params.get("window") or {})
-    data = params.get("data") or {}
+    window = P.section(params, "window")
+    data = P.section(params, "data")
     n_batches = len(list(Path(data["batches_dir"]).glob(str(data["pattern"]))))
-    keep = int(window.get("replace_batches") or 0)
+    keep = int(window["replace_batches"] or 0)
     drifted = any(t.get("name") == "drift" for t in fired)
-    if drifted and window.get("strategy") == "combine" and 0 < keep < n_batches:
+    if drifted and window["strategy"] == "combine" and 0 < keep < n_batches:
         key, value = "window", {**window, "strategy": "replace"}
         change = (f"training window `combine` → `replace`: the newest {keep} of {n_batches} batches "
                   "only, because drift says the old months no longer represent the present")
     else:
-        seed = int(params.get("seed", 0))
+        seed = int(P.section(params, "seed"))
         key, value = "seed", seed + 1
         change = (f"fresh search: `seed` {seed} → {seed + 1} (new splits and hyperparameter trials; "
                   "the data and the window are already main's)")
@@ -103,35 +102,3 @@ def plan(params: dict[str, Any], params_path: Path, monitoring: Path) -> dict[st
             "The reproduce-and-report job retrains on this branch and compares the new model with "
             "production; the comment says what merging will do.\n")
     return {"retrain": True, "period": period, "body": body, "change": change, "key": key}
-
-
-def ingest_cli(args: argparse.Namespace) -> int:
-    from pipeline.commands.github import output as github_output
-    from pipeline.core.files import write_text
-
-    result = ingest(P.load(args.params))
-    if result["source"] is None:
-        print("ingest: no data.source configured in params.yaml: nothing to ingest")
-    else:
-        print(f"ingest: {len(result['new'])} new batch(es) from {result['source']}"
-              + "".join(f"\n  {f}" for f in result["new"]))
-    if args.body and result["new"]:
-        write_text(args.body, result["body"])
-    github_output({"new": str(len(result["new"])),
-                   "period": Path(result["new"][-1]).stem if result["new"] else ""})
-    return 0
-
-
-def plan_cli(args: argparse.Namespace) -> int:
-    from pipeline.commands.github import output as github_output
-    from pipeline.core.files import write_text
-
-    result = plan(P.load(args.params), Path(args.params), Path(args.monitoring))
-    if result["retrain"]:
-        print(f"retrain-plan ({result['period']}): {result['change']}")
-        if args.body:
-            write_text(args.body, result["body"])
-    else:
-        print(f"retrain-plan ({result['period']}): no trigger fired: params.yaml unchanged")
-    github_output({"retrain": str(result["retrain"]).lower(), "period": result["period"]})
-    return 0

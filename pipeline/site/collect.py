@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import CARD_MD, COMPARISON, DRIFT, REPORT_MD, VALIDATION
+from pipeline.config import CARD_MD, COMPARISON, DRIFT, MONITOR_HISTORY, MONITOR_LATEST, REPORT_MD, VALIDATION
 from pipeline.core import model_card
 from pipeline.core.git import git, show
 from pipeline.gitops.registry import (
@@ -30,7 +30,6 @@ from pipeline.gitops.registry import (
     semver,
     settings,
 )
-from pipeline.monitoring.monitor import HISTORY, LATEST, OUT_DIR
 
 REPORTS = (REPORT_MD.as_posix(), COMPARISON.as_posix())  # the PR report, where a commit holds it
 
@@ -103,7 +102,7 @@ def registry(params: dict[str, Any]) -> dict[str, Any]:
 
 def _runs(ref: str | None) -> list[dict[str, Any]]:
     """Every committed latest.json on the ref's history, oldest first (one monitoring run each)."""
-    path = (OUT_DIR / LATEST).as_posix()
+    path = MONITOR_LATEST.as_posix()
     log = git("log", "--reverse", "--format=%H", ref or "HEAD", "--", path, check=False)
     runs = []
     for commit in log.split():
@@ -122,13 +121,13 @@ def _float(text: str) -> float | None:
 
 def monitoring(ref: str | None) -> dict[str, Any]:
     """History rows, the latest report, every run, and drift per feature per period."""
-    text = read_text(OUT_DIR / HISTORY, ref)
+    text = read_text(MONITOR_HISTORY, ref)
     rows = []
     for row in csv.DictReader(io.StringIO(text or "")):
         rows.append({k: (v if k in ("model_version", "model_sha", "period", "run_date",
                                     "drift_recommendation", "prediction_drift") else _float(v))
                      for k, v in row.items()})
-    latest = _json(read_text(OUT_DIR / LATEST, ref))
+    latest = _json(read_text(MONITOR_LATEST, ref))
     runs = _runs(ref)
     if isinstance(latest, dict) and (not runs or runs[-1] != latest):
         runs.append(latest)  # the work tree's run, not committed yet
