@@ -49,19 +49,21 @@ example-remote: install
 	dvc push --remote example
 	@du -sh .dvc/example-remote
 
-## test: the whole suite, slow end-to-end tests included
+## test: the whole suite, slow end-to-end tests included, on every core (pytest-xdist, up to 4
+## workers; a module's tests stay on one worker, so its shared fixtures are built once)
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 ## test-fast: skip the slow end-to-end tests (CI runs everything)
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
-## lint: ruff, zizmor and the GitHub workflow schema
+## lint: ruff, zizmor (workflows and local actions) and GitHub's workflow and action schemas
 lint: install
 	$(VENV)/bin/ruff check pipeline tests benchmarks
-	$(VENV)/bin/zizmor --offline .github/workflows
+	$(VENV)/bin/zizmor --offline .github
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yaml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-actions .github/actions/*/action.yml
 
 ## dvc-remote: CI: the DVC remote from $DVC_REMOTE_URL (s3://, ssh://, a folder), credentials from env
 ## (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for S3; DVC_SSH_KEY, a private key, for SSH). Written to
@@ -144,14 +146,14 @@ site: install
 
 ## bench: the benchmarks (figures and ratios against a baseline run beside them; several minutes)
 bench: install
-	$(PY) benchmarks/train.py
-	$(PY) benchmarks/validate.py
-	$(PY) benchmarks/drift.py
-	$(PY) benchmarks/compare.py
-	$(PY) benchmarks/memory.py
-	$(PY) benchmarks/scaling.py
-	$(PY) benchmarks/gate_power.py
-	$(PY) benchmarks/label_free.py
+	$(PY) -m benchmarks.train
+	$(PY) -m benchmarks.validate
+	$(PY) -m benchmarks.drift
+	$(PY) -m benchmarks.compare
+	$(PY) -m benchmarks.memory
+	$(PY) -m benchmarks.scaling
+	$(PY) -m benchmarks.gate_power
+	$(PY) -m benchmarks.label_free
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,6 +1,6 @@
 """Benchmark: the promotion gate's paired bootstrap, vectorised, beside the obvious loop, same run.
 
-    .venv/bin/python benchmarks/compare.py [--rows 1500] [--resamples 1000] [--loop 50]
+    .venv/bin/python -m benchmarks.compare [--rows 1500] [--resamples 1000] [--loop 50]
 
 The gate resamples the test rows `resamples` times and scores both models on each resample. The
 obvious way calls `pipeline.core.metrics.classification_metrics` twice per resample (every metric, ROC-AUC
@@ -15,11 +15,7 @@ second on a realistic test set, so 1,000 resamples (or more) are affordable in C
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Benchmark: the drift stage's statistics vs a plain per-column scipy loop vs Evidently, same run.
 
-    .venv/bin/python benchmarks/drift.py [--rows 1000000] [--repeat 2] [--skip-evidently]
+    .venv/bin/python -m benchmarks.drift [--rows 1000000] [--repeat 2] [--skip-evidently]
                                          [--big-rows 10000000 --big-cols 20 | --skip-big]
 
 1,000,000 rows × (10 numeric + 2 categorical) per side, written once as CSV under benchmarks/.cache/
@@ -35,10 +35,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from timing import best  # noqa: E402  (benchmarks/timing.py, beside this script)
+from benchmarks.timing import best
 
+ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "benchmarks" / ".cache"
 EVIDENTLY_VENV = CACHE / "evidently-venv"
 EVIDENTLY_REQ = ["evidently==0.7.23", "pandas<3", "pyarrow"]
@@ -152,10 +151,9 @@ def sort_floor(ref, cur, threads: int) -> None:
 SCIPY_SCRIPT = r"""
 import json, sys
 import pandas as pd
-sys.path.insert(0, sys.argv[3])
-from drift import scipy_loop
+from benchmarks.drift import scipy_loop
 ref, cur = pd.read_csv(sys.argv[1]), pd.read_csv(sys.argv[2])
-json.dump(scipy_loop(ref, cur), open(sys.argv[4], "w"))
+json.dump(scipy_loop(ref, cur), open(sys.argv[3], "w"))
 """
 
 
@@ -172,9 +170,8 @@ def end_to_end(ref_path: Path, cur_path: Path, repeat: int) -> tuple[float, floa
                            capture_output=True)
 
         def scipy_cmd():
-            subprocess.run([sys.executable, "-c", SCIPY_SCRIPT, str(ref_path), str(cur_path),
-                            str(Path(__file__).parent), "scipy.json"], cwd=tmp, check=True,
-                           capture_output=True)
+            subprocess.run([sys.executable, "-c", SCIPY_SCRIPT, str(ref_path), str(cur_path), "scipy.json"],
+                           cwd=tmp, env=env, check=True, capture_output=True)
 
         ours, _ = best(stage_cmd, repeat)
         theirs, _ = best(scipy_cmd, 1)
@@ -360,7 +357,7 @@ def main() -> int:
     big = None
     if not args.skip_big:
         print(f"\n{args.big_rows:,} rows x {args.big_cols} columns per side (child process) ...", flush=True)
-        proc = subprocess.run([sys.executable, __file__, "--memory-child", str(args.big_rows),
+        proc = subprocess.run([sys.executable, "-m", __spec__.name, "--memory-child", str(args.big_rows),
                                str(args.big_cols)], capture_output=True, text=True)
         if proc.returncode != 0:
             raise SystemExit(f"big run failed:\n{proc.stderr[-3000:]}")

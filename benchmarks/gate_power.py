@@ -1,6 +1,6 @@
 """Benchmark: how often the promotion gate promotes, by the challenger's true difference (simulation).
 
-    .venv/bin/python benchmarks/gate_power.py [--rows 1500] [--trials 300] [--discordance 0.03 0.05 0.08]
+    .venv/bin/python -m benchmarks.gate_power [--rows 1500] [--trials 300] [--discordance 0.03 0.05 0.08]
 
 Each trial draws a test set of `--rows` labelled rows (the example's holdout: 30 % of a 5,000-row batch;
 classes 50 / 32 / 18 % as the simulated portfolio) and the paired correctness of a champion (86 %
@@ -24,7 +24,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 CLASSES = ["Bajo", "Medio", "Alto"]
 SHARES = [0.50, 0.32, 0.18]

@@ -1,6 +1,6 @@
 """Benchmark: the monitor's label-free accuracy estimate against the real accuracy, per scenario.
 
-    .venv/bin/python benchmarks/label_free.py [--rows 5000] [--months 6]
+    .venv/bin/python -m benchmarks.label_free [--rows 5000] [--months 6]
 
 For each simulator scenario (stable, salary_inflation, new_segment, policy_change) a model is trained
 the pipeline's way on three months (`prepare.split`: test and validation held out of the newest
@@ -16,11 +16,9 @@ labelled metrics and the concept-drift stage are for.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 SCENARIOS = ("stable", "salary_inflation", "new_segment", "policy_change")
 

@@ -1,6 +1,6 @@
 """Benchmark: peak memory of the drift statistics over Parquet larger than memory, against data size.
 
-    .venv/bin/python benchmarks/memory.py [--rows 1000000 10000000 50000000] [--in-memory-max 10000000]
+    .venv/bin/python -m benchmarks.memory [--rows 1000000 10000000 50000000] [--in-memory-max 10000000]
 
 For each size N: a Parquet dataset of N rows × 20 columns (16 numeric: continuous, skewed, integer
 with ties, 2 % nulls; 4 categorical), reference and current half each (the merge's worst case at a
@@ -29,7 +29,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 CACHE = ROOT / "benchmarks" / ".cache" / "memory"
 NUMERIC = [f"num_{i:02d}" for i in range(16)]
@@ -116,8 +115,8 @@ def child(mode: str, rows: int) -> dict:
 
 
 def measure(mode: str, rows: int) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", mode, str(rows)], capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run([sys.executable, "-m", __spec__.name, "--child", mode, str(rows)],
+                          capture_output=True, text=True, check=False)
     if proc.returncode:
         raise SystemExit(f"{mode} {rows}: failed\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

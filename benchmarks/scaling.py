@@ -1,6 +1,6 @@
 """Benchmark: training rows vs wall time and peak memory, local vs a two-worker Dask LocalCluster.
 
-    .venv/bin/python benchmarks/scaling.py [--rows 100000 1000000 5000000] [--families xgboost lightgbm]
+    .venv/bin/python -m benchmarks.scaling [--rows 100000 1000000 5000000] [--families xgboost lightgbm]
                                            [--trees 100]
 
 For each size: simulated applications (pipeline.simulate, stable scenario) written as the prepared
@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 CACHE = ROOT / "benchmarks" / ".cache" / "scaling"
 
@@ -69,8 +68,8 @@ def child(engine: str, rows: int, family: str, trees: int) -> dict:
 
 
 def measure(engine: str, rows: int, family: str, trees: int) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", engine, str(rows), family, str(trees)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run([sys.executable, "-m", __spec__.name, "--child", engine, str(rows), family,
+                           str(trees)], capture_output=True, text=True, check=False)
     if proc.returncode:
         raise SystemExit(f"{engine} {rows} {family}: failed\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -4,23 +4,21 @@ in the same run (the floor: their sum). Prints the repro time, the floor, their 
 model's test accuracy. Targets (2 cores, 100k rows): the full repro within 90 s and within 5x the
 floor, test accuracy within 0.3 points of 0.871 (the search before issue 16).
 
-    .venv/bin/python benchmarks/train.py [--rows 100000] [--skip-example]
+    .venv/bin/python -m benchmarks.train [--rows 100000] [--skip-example]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 from pipeline.stages.train import TIMINGS  # noqa: E402  (where the train stage leaves its console timings)
-from tests.conftest import make_project, run  # noqa: E402  (the same temp-project builder as the tests)
+from tests.support.project import make_project, run  # the same temp-project builder as the tests
+
+ROOT = Path(__file__).resolve().parents[1]
 
 PERIODS = [f"2024-{m:02d}" for m in range(1, 7)]
 

@@ -1,6 +1,6 @@
 """Benchmark: the full data contract through GX vs the same checks in plain pandas, same run.
 
-    .venv/bin/python benchmarks/validate.py [--rows 1000000] [--repeat 3]
+    .venv/bin/python -m benchmarks.validate [--rows 1000000] [--repeat 3]
 
 Builds a 1,000,000-row frame from the simulator (cached under benchmarks/.cache/), then times
 `pipeline.stages.validate.evaluate` (the stage's path: structural checks, GX BOOLEAN_ONLY for the whole
@@ -18,15 +18,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from timing import best  # noqa: E402  (benchmarks/timing.py, beside this script)
-
-from pipeline import expectations as E  # noqa: E402
+from benchmarks.timing import best
 from pipeline import params as P  # noqa: E402
-from pipeline import validate as V  # noqa: E402
+from pipeline.core import expectations as E
 from pipeline.core.schema import from_params  # noqa: E402
+from pipeline.stages import validate as V
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CACHE = ROOT / "benchmarks" / ".cache"
 

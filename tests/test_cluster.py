@@ -9,7 +9,7 @@ import json
 import psutil
 import pytest
 
-from tests.conftest import cli, make_project, run, write_params
+from tests.support.project import cli, make_project, run, write_params
 
 DASK = {"train": {"engine": "dask", "dask": {"n_workers": 2, "threads_per_worker": 1}}}
 
@@ -128,7 +128,7 @@ def _github_expression(text: str, variables: dict[str, str]):
 def test_reproduce_job_runner_and_timeout_come_from_repository_variables(variables, runner, minutes):
     import yaml
 
-    from tests.conftest import ROOT
+    from tests.support.project import ROOT
 
     job = yaml.safe_load((ROOT / ".github" / "workflows" / "reproduce.yaml").read_text())["jobs"]["reproduce"]
     assert _github_expression(job["runs-on"], variables) == runner

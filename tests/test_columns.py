@@ -13,7 +13,7 @@ import pytest
 from scipy import stats as sps
 
 from pipeline.core import stats
-from tests.conftest import cli, make_project
+from tests.support.project import cli, make_project
 
 
 @pytest.mark.parametrize("ties", [False, True])

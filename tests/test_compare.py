@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import cli, make_project, run, write_params
 
 from pipeline import cli as pipeline_cli
 from pipeline import params as P
@@ -21,6 +20,7 @@ from pipeline.core.metrics import classification_metrics, lookup
 from pipeline.core.resampling import PER_ROW, mcnemar, paired_bootstrap, resampled_metric
 from pipeline.errors import PipelineError
 from pipeline.gitops.gate import MODES, gate_checks, gate_config
+from tests.support.project import cli, copy_project, run, write_params
 
 CLASSES = ["Bajo", "Medio", "Alto"]
 
@@ -168,11 +168,7 @@ def test_gate_judges_intervals_in_both_modes_on_a_lower_is_better_metric():
 def test_gate_power_and_false_promotion_at_the_example_size():
     """The simulation of benchmarks/gate_power.py, small: the old rule misses most true +1-point gains;
     superiority promotes them, and neither mode promotes a model that is 2 points worse."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from gate_power import old_rule, paired_sample
-
+    from benchmarks.gate_power import old_rule, paired_sample
     from pipeline.core.resampling import bootstrap_deltas as paired_bootstrap_deltas
     from pipeline.gitops.compare import flat_metrics
     from pipeline.gitops.gate import gate_intervals
@@ -202,10 +198,9 @@ def test_gate_power_and_false_promotion_at_the_example_size():
 
 
 @pytest.fixture(scope="module")
-def reproduced(tmp_path_factory) -> Path:
-    """A committed project after a real `dvc repro`: HEAD holds the production model."""
-    project = make_project(tmp_path_factory.mktemp("compare"))
-    run(["dvc", "repro", "-q"], project)
+def reproduced(tmp_path_factory, reproduced_example) -> Path:
+    """A committed project after a real `dvc repro` (the session's): HEAD holds the production model."""
+    project = copy_project(reproduced_example, tmp_path_factory.mktemp("compare"))
     run(["git", "add", "-A"], project)
     run(["git", "commit", "-q", "-m", "reproduce the pipeline"], project)
     return project

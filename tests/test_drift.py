@@ -9,11 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, make_project, run
 
 from pipeline.core.schema import from_params
 from pipeline.simulate import simulate
 from pipeline.stages import drift
+from tests.support.project import ROOT, make_project, run
 
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
 SCHEMA = from_params(PARAMS)
@@ -217,13 +217,13 @@ def test_stage_in_dvc_repro_uses_the_production_training_window(tmp_path, monkey
 def test_a_stable_month_with_a_forest_in_production_shows_no_prediction_drift(tmp_path):
     """Reference predictions on the rows the model held out, not on its training rows: a forest's
     outputs on rows it trained on are sharper than on any new month, so every stable month drifted."""
-    from conftest import simulate_batches
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.pipeline import Pipeline
 
     from pipeline.core.files import read_csv, sha256
     from pipeline.stages.prepare import BATCH, ROW, row_masks, split
     from pipeline.stages.train import build_preprocessor
+    from tests.support.project import simulate_batches
 
     paths = simulate_batches(tmp_path, ["2024-01", "2024-02", "2024-03"], 2000)
     frames = []

@@ -11,9 +11,9 @@ import ast
 from pathlib import Path
 
 import yaml
-from conftest import ROOT
 
 from pipeline.cli import command_module as command_module_of
+from tests.support.project import ROOT
 
 PACKAGE = ROOT / "pipeline"
 

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_project, simulate_batches
+
+from tests.support.project import make_project, simulate_batches
 
 
 @pytest.fixture(scope="module")

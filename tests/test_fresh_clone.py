@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, cli, env, make_project, run, simulate_batches
+
+from tests.support.project import ROOT, cli, copy_project, env, make_project, run, simulate_batches
 
 pytestmark = pytest.mark.slow
 
@@ -160,9 +161,8 @@ def test_commands_needing_the_unfetchable_model_stop_with_one_line(unfetchable):
     _one_line_error(cli(["promote"], clone, check=False), MODEL)
 
 
-def test_no_champion_only_when_the_revision_has_no_model(tmp_path):
-    project = make_project(tmp_path)
-    run(["dvc", "repro"], project)
+def test_no_champion_only_when_the_revision_has_no_model(tmp_path, reproduced_example):
+    project = copy_project(reproduced_example, tmp_path)  # reproduced, not committed
     proc = cli(["compare", "--base", "HEAD"], project, check=False)  # HEAD: batches, no model yet
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads((project / "reports" / "comparison.json").read_text())["decision"] == "no_champion"

@@ -12,8 +12,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import env, run
-from workflow_replay import Event, FakeGitHub, MergeRefused, Replayer, install_hooks, merge_pr
+
+from tests.support.project import env, run
+from tests.support.replay import (
+    Event,
+    FakeGitHub,
+    MergeRefused,
+    Replayer,
+    ReplayError,
+    install_hooks,
+    merge_pr,
+)
 
 PUSH_BACK = {  # a job that commits back to the PR branch with the job's GITHUB_TOKEN
     "name": "t", "on": {"pull_request": {"branches": ["main"]}}, "permissions": {},
@@ -201,3 +210,69 @@ def test_hooks_log_who_pushed(tmp_path):
                    env={**env(tmp_path), "REPLAY_TOKEN": "GITHUB_TOKEN", "REPLAY_PERMISSIONS": "null"})
     assert [(p["ref"], p["token"]) for p in gh.pushes()][-2:] == [("refs/heads/main", "user"),
                                                                   ("refs/heads/bot", "GITHUB_TOKEN")]
+
+
+HELLO_ACTION = {
+    "name": "hello", "description": "a toy composite action",
+    "inputs": {"who": {"description": "who", "required": True},
+               "punctuation": {"description": "end", "default": "!"}},
+    "outputs": {"said": {"description": "what it said", "value": "${{ steps.say.outputs.said }}"}},
+    "runs": {"using": "composite", "steps": [
+        {"id": "say", "shell": "bash", "env": {"WHO": "${{ inputs.who }}", "P": "${{ inputs.punctuation }}"},
+         "run": 'echo "said=$GREETING $WHO$P" >> "$GITHUB_OUTPUT"\n'
+                'mkdir -p "$RUNNER_TEMP/bin"\n'
+                'printf \'#!/bin/sh\\necho from-path\\n\' > "$RUNNER_TEMP/bin/hi"\n'
+                'chmod +x "$RUNNER_TEMP/bin/hi" && echo "$RUNNER_TEMP/bin" >> "$GITHUB_PATH"\n'
+                'echo "HELLO_ENV=set" >> "$GITHUB_ENV"'},
+        {"if": "inputs.who == 'nobody'", "shell": "bash", "run": "exit 1"},
+    ]},
+}
+COMPOSITE = {  # local composite actions: one used before any checkout, one used properly, one shell-less
+    "name": "t", "on": {"workflow_dispatch": None}, "permissions": {},
+    "defaults": {"run": {"shell": "bash"}},  # does not reach a composite action's steps
+    "jobs": {
+        "early": {"runs-on": "ubuntu-latest", "steps": [{"uses": "./.github/actions/hello",
+                                                          "with": {"who": "x"}}]},
+        "ok": {"runs-on": "ubuntu-latest", "steps": [
+            {"uses": "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"},
+            {"id": "hello", "uses": "./.github/actions/hello", "with": {"who": "replay"},
+             "env": {"GREETING": "hi"}},
+            {"env": {"SAID": "${{ steps.hello.outputs.said }}"},
+             "run": 'echo "$SAID" && hi && echo "$HELLO_ENV"'},
+        ]},
+        "shell-less": {"runs-on": "ubuntu-latest", "steps": [
+            {"uses": "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"},
+            {"uses": "./.github/actions/shell-less"},
+        ]},
+    },
+}
+
+
+def test_local_composite_actions_need_a_checkout_and_a_shell(tmp_path):
+    """A local action is read from the checked-out workspace (none yet: GitHub's "did you forget to
+    run actions/checkout"); its steps get `inputs`, the calling step's env, and what they write to
+    GITHUB_OUTPUT/ENV/PATH reaches the job; a `run:` step without `shell:` fails the action."""
+    origin, work, gh, replay = toy(tmp_path, {"t.yaml": COMPOSITE})
+    shell_less = {"name": "s", "description": "d", "runs": {"using": "composite", "steps": [{"run": "true"}]}}
+    for name, spec in (("hello", HELLO_ACTION), ("shell-less", shell_less)):
+        path = work / ".github" / "actions" / name / "action.yml"
+        path.parent.mkdir(parents=True)
+        path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    run("git add -A && git commit -qm actions && git push -q origin main", work)
+    result = replay.run(".github/workflows/t.yaml", Event.workflow_dispatch(origin))
+    early = result.jobs["early"]
+    assert early.status == "failure" and "forget to run actions/checkout" in early.steps[0].stderr
+    ok = result.jobs["ok"]
+    assert ok.status == "success", result.log()
+    assert ok.step("hello").outputs == {"said": "hi replay!"}
+    assert [s.outcome for s in ok.step("hello").steps] == ["success", "skipped"]
+    assert ok.steps[-1].stdout.split() == ["hi", "replay!", "from-path", "set"]
+    shell = result.jobs["shell-less"]
+    assert shell.status == "failure" and "Required property is missing: shell" in shell.steps[1].stderr
+    bad = yaml.safe_load(yaml.safe_dump(COMPOSITE))
+    bad["jobs"] = {"ok": bad["jobs"]["ok"]}
+    bad["jobs"]["ok"]["steps"][1]["with"]["whom"] = "typo"
+    (work / ".github" / "workflows" / "bad.yaml").write_text(yaml.safe_dump(bad, sort_keys=False))
+    run("git add -A && git commit -qm bad && git push -q origin main", work)
+    with pytest.raises(ReplayError, match=r"declares no inputs \['whom'\]"):
+        replay.run(".github/workflows/bad.yaml", Event.workflow_dispatch(origin))

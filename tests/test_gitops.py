@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, env, make_project, run, simulate_batches
-from workflow_replay import (
+
+from tests.support.project import ROOT, env, make_project, run, simulate_batches
+from tests.support.replay import (
     Event,
     FakeGitHub,
     MergeRefused,
@@ -36,6 +37,7 @@ from workflow_replay import (
 )
 
 WORKFLOWS = ROOT / ".github" / "workflows"
+ACTIONS = ROOT / ".github" / "actions"
 
 
 # --- the harness ----------------------------------------------------------------------------------
@@ -129,14 +131,20 @@ def test_workflows_lint_clean():
     bin_dir = Path(sys.executable).parent
     files = sorted(str(p) for p in WORKFLOWS.glob("*.yaml"))
     assert {Path(f).name for f in files} >= {"pr.yaml", "promote.yaml", "reproduce.yaml"}
-    zizmor = subprocess.run([str(bin_dir / "zizmor"), "--offline", str(WORKFLOWS)], capture_output=True,
-                            text=True)
+    zizmor = subprocess.run([str(bin_dir / "zizmor"), "--offline", str(WORKFLOWS.parent)],
+                            capture_output=True, text=True)  # the workflows and the local actions
     assert zizmor.returncode == 0, zizmor.stdout + zizmor.stderr
+    assert f"completed {ACTIONS / 'setup' / 'action.yml'}" in zizmor.stderr  # audited, not skipped
     schema = subprocess.run([str(bin_dir / "check-jsonschema"), "--builtin-schema",
                              "vendor.github-workflows", *files], capture_output=True, text=True)
     assert schema.returncode == 0, schema.stdout + schema.stderr
+    actions = sorted(str(p) for p in ACTIONS.glob("*/action.yml"))
+    schema = subprocess.run([str(bin_dir / "check-jsonschema"), "--builtin-schema",
+                             "vendor.github-actions", *actions], capture_output=True, text=True)
+    assert actions and schema.returncode == 0, schema.stdout + schema.stderr
     makefile = (ROOT / "Makefile").read_text()
-    assert "zizmor --offline .github/workflows" in makefile and "vendor.github-workflows" in makefile
+    assert "zizmor --offline .github\n" in makefile and "vendor.github-workflows" in makefile
+    assert "vendor.github-actions .github/actions/*/action.yml" in makefile
 
 
 def test_workflow_security_rules():
@@ -150,12 +158,17 @@ def test_workflow_security_rules():
             assert "permissions" in job, f"{path.name}:{job_id} has no job-level permissions"
             for step in job.get("steps", []):
                 assert "${{" not in step.get("run", ""), f"{path.name}: expression inside run"
-                if "uses" in step:
+                if "uses" in step and not step["uses"].startswith("./"):  # a local action: this commit's
                     assert len(step["uses"].split("@")[1]) == 40, step["uses"]
                 if step.get("uses", "").startswith("actions/checkout"):
                     pushes = any(w in s.get("run", "") for s in job["steps"]
                                  for w in ("commit-back", "git push", "make monitoring-publish"))
                     assert step["with"]["persist-credentials"] is pushes, f"{path.name}:{job_id}"
+    for path in ACTIONS.glob("*/action.yml"):  # the local actions' own steps: the same rules
+        for step in yaml.safe_load(path.read_text())["runs"]["steps"]:
+            assert "${{" not in step.get("run", ""), f"{path}: expression inside run"
+            if "uses" in step:
+                assert len(step["uses"].split("@")[1]) == 40, step["uses"]
 
 
 # --- the story ------------------------------------------------------------------------------------
@@ -533,13 +546,22 @@ def _steps(path: str) -> list[dict]:
 
 def test_workflows_follow_githubs_rules():
     """What the replay cannot run: CML's setup action, uv's origin, triggers and the gate's shape."""
-    for path in WORKFLOWS.glob("*.yaml"):
+    actions = {p: yaml.safe_load(p.read_text())["runs"]["steps"] for p in ACTIONS.glob("*/action.yml")}
+    assert ACTIONS / "setup" / "action.yml" in actions
+    for path in [*WORKFLOWS.glob("*.yaml"), *actions]:
         text = path.read_text()
         assert "skip ci]" not in text.replace("No `[skip ci]`", ""), f"{path.name}: a skip marker"
         assert "astral-sh/setup-uv" not in text, f"{path.name}: one uv, the Makefile's pinned one"
-        for step in _steps(path.name):
+        for step in actions.get(path) or _steps(path.name):
             if step.get("uses", "").startswith("iterative/setup-cml"):
                 assert step["with"] == {"version": "v0.20.6", "vega": False}, path.name
+    # a local action is read from the workspace: the job checks the repository out before using it
+    for path in WORKFLOWS.glob("*.yaml"):
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            uses = [s.get("uses", "") for s in job.get("steps", [])]
+            local = [i for i, u in enumerate(uses) if u.startswith("./.github/actions/")]
+            checkout = [i for i, u in enumerate(uses) if u.startswith("actions/checkout@")]
+            assert not local or (checkout and checkout[0] < local[0]), f"{path.name} {name}"
     pr = yaml.safe_load((WORKFLOWS / "pr.yaml").read_text())
     on = pr.get("on", pr.get(True))
     assert "paths" not in on["pull_request"], "a paths filter leaves the required check expected forever"

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, env, make_project, run, simulate_batches
+
+from tests.support.project import ROOT, env, make_project, run, simulate_batches
 
 TRAIN_PERIODS = ["2024-01", "2024-02", "2024-03"]
 ROWS = 1200

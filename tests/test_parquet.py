@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from tests.conftest import cli, make_project, run, simulate_batches
+from tests.support.project import cli, make_project, run, simulate_batches
 
 
 @pytest.mark.slow

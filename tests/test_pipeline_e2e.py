@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import cli, make_project, run, simulate_batches, write_params
+from tests.support.project import cli, copy_project, make_project, run, simulate_batches, write_params
 
 pytestmark = pytest.mark.slow
 
@@ -31,9 +31,8 @@ def tracked_outputs(project: Path) -> dict[str, bytes]:
     return {p.relative_to(project).as_posix(): p.read_bytes() for p in files}
 
 
-def test_repro_push_pull_deterministic_and_predict(tmp_path):
-    project = make_project(tmp_path)
-    run(["dvc", "repro"], project)
+def test_repro_push_pull_deterministic_and_predict(tmp_path, reproduced_example):
+    project = copy_project(reproduced_example, tmp_path)  # the session's `dvc repro` of make_project
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
     assert metrics["accuracy"] >= metrics["majority_baseline"] + 0.10
     assert metrics["selected"] in metrics["validation"]

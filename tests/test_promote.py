@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run
 
 from pipeline import params as P
 from pipeline.commands import commit_back as commit_back_cmd
@@ -28,6 +27,7 @@ from pipeline.errors import PipelineError
 from pipeline.gitops import promote as PR
 from pipeline.gitops import registry as REG
 from pipeline.gitops import timeline as TL
+from tests.support.project import run
 
 # the repository's registry block (its defaults live in params.yaml only)
 PARAMS = {"schema": {"critical_class": "Alto"},

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, run
 
 from pipeline import params as P
 from pipeline.core import markdown as MD
@@ -21,6 +20,7 @@ from pipeline.core.plots import confusion_png
 from pipeline.gitops import report as R
 from pipeline.gitops import report_layout as L
 from pipeline.gitops.compare import CONFUSION_PNG, ROC_PNG
+from tests.support.project import ROOT, run
 
 CLASSES = ["Bajo", "Medio", "Alto"]
 

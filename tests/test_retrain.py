@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import cli, make_project, run, simulate_batches
 
 from pipeline.errors import PipelineError
 from pipeline.gitops import retrain as R
 from pipeline.params import replace_block
+from tests.support.project import cli, make_project, run, simulate_batches
 
 
 def test_ingest_imports_only_new_batches_from_a_folder(tmp_path, monkeypatch):

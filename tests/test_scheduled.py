@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, env, make_project, run, simulate_batches
-from workflow_replay import Event, merge_pr, publish
+
+from tests.support.project import ROOT, env, make_project, run, simulate_batches
+from tests.support.replay import Event, merge_pr, publish
 
 WORKFLOW = ".github/workflows/scheduled.yaml"
 # The story is the scheduled loop, not the promotion gate (tests/test_compare.py): one fast family,

@@ -24,8 +24,9 @@ from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlparse
 
 import pytest
-from conftest import cli, env, make_project, run
-from test_monitor import ROWS, _chdir, add_months, commit_model, fit
+
+from tests.support.project import cli, env, make_project, run
+from tests.test_monitor import ROWS, _chdir, add_months, commit_model, fit
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

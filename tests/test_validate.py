@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import make_project, run, write_params
+
+from tests.support.project import make_project, run, write_params
 
 BAD = "data/batches/2024-04.csv"
 
