@@ -38,7 +38,7 @@ def register(project: Path, version: str, commit: str, rollback_from: str | None
     """What `promote` does on main, through gto.api, with the same tag-message fields."""
     import gto.api
 
-    from pipeline.gitops.promote import promoted_by
+    from pipeline.gitops.registry import promoted_by
 
     with _chdir(project):
         fields = f"commit: {commit}\npromoted-by: {promoted_by(commit)}"

@@ -9,7 +9,6 @@ DIR and swapped in at the end: a failed build leaves the previous site as it was
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import shutil
@@ -18,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline import params as P
 from pipeline.errors import PipelineError
 
 
@@ -26,10 +24,10 @@ def build(params: dict[str, Any], out: Path, monitoring_ref: str | None = None, 
           progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Write the site into `out` (replaced whole); returns what was written, for the command to print.
     `progress` hears of each batch Great Expectations validates for its Data Docs."""
-    from pipeline.gitops import promote
+    from pipeline.core.git import git
     from pipeline.site import collect, render
 
-    if monitoring_ref is not None and promote.git("rev-parse", "--verify", "--quiet",
+    if monitoring_ref is not None and git("rev-parse", "--verify", "--quiet",
                                                   f"{monitoring_ref}^{{commit}}", check=False) == "":
         raise PipelineError(f"--monitoring-ref '{monitoring_ref}': unknown git revision (fetch it first, "
                             f"e.g. `git fetch origin {monitoring_ref}`)")
@@ -49,7 +47,7 @@ def build(params: dict[str, Any], out: Path, monitoring_ref: str | None = None, 
         prod = next((v for v in reg["versions"] if v["current"]), None)
         periods = (mon["latest"] or {}).get("periods") or []
         common = {"model": reg["model"], "reg": reg, "mon": mon, "root": "", "gx_docs": gx_batches,
-                  "commit": promote.git("rev-parse", "HEAD", check=False).strip() or "?",
+                  "commit": git("rev-parse", "HEAD", check=False).strip() or "?",
                   "built": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}
         pages = {
             "index.html": {"title": "Home", "prod_version": prod,
@@ -95,17 +93,3 @@ def build(params: dict[str, Any], out: Path, monitoring_ref: str | None = None, 
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-
-
-def cli(args: argparse.Namespace) -> int:
-    params = P.load(args.params)
-    ref = args.monitoring_ref or (params.get("site") or {}).get("monitoring_ref") or None
-    print(f"site: building into {args.output}" + (" (with Great Expectations Data Docs)" if not
-                                                   args.no_gx_docs else ""))
-    result = build(params, Path(args.output), monitoring_ref=ref, gx_docs=not args.no_gx_docs,
-                   progress=lambda batch: print(f"  Great Expectations Data Docs: {batch}", flush=True))
-    print(f"site: {len(result['pages'])} pages ({result['versions']} versions, prod "
-          f"{result['prod'] or 'none'}), {result['periods']} monitored periods from {result['runs']} runs, "
-          f"Data Docs for {len(result['gx_batches'])} batches; {result['files']} files, "
-          f"{result['bytes'] / 1024:.0f} KiB in {args.output}/ (open {args.output}/index.html)")
-    return 0

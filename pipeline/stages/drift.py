@@ -26,7 +26,7 @@ def choose_reference(params: dict[str, Any], files: list[Path], rev: str):
     """The production model's training batches (minus the current one), or a fallback that says why."""
     from pipeline.core.revision import production
     from pipeline.core.splits import window
-    from pipeline.gitops.promote import production_ref
+    from pipeline.gitops.registry import production_ref
 
     current = files[-1]
     ref = production_ref(params, rev)
