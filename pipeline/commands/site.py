@@ -22,7 +22,7 @@ def main(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from pipeline import params as P
-    from pipeline.site import build
+    from pipeline.site.build import build
 
     params = P.load(args.params)
     ref = args.monitoring_ref or (params.get("site") or {}).get("monitoring_ref") or None

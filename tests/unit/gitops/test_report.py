@@ -2,7 +2,7 @@
 
 These tests build the report from hand-made stage outputs in a small git repository (no pipeline run),
 so they can push the sizes (hundreds of features, many batches) that real runs rarely reach.
-The end-to-end report on real outputs is in tests/test_compare.py.
+The end-to-end report on real outputs is in tests/unit/gitops/test_compare.py.
 """
 
 from __future__ import annotations

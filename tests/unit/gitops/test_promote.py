@@ -27,11 +27,11 @@ from pipeline.errors import PipelineError
 from pipeline.gitops import promote as PR
 from pipeline.gitops import registry as REG
 from pipeline.gitops import timeline as TL
-from tests.support.project import run
+from tests.support.project import ROOT, run
 
 # the repository's registry block (its defaults live in params.yaml only)
 PARAMS = {"schema": {"critical_class": "Alto"},
-          "registry": P.section(P.load(Path(__file__).resolve().parents[1] / "params.yaml"), "registry")}
+          "registry": P.section(P.load(ROOT / "params.yaml"), "registry")}
 
 MAKE_MODEL = '''\
 import hashlib, json, pathlib

@@ -20,7 +20,7 @@ from pipeline.core.metrics import classification_metrics, lookup
 from pipeline.core.resampling import PER_ROW, mcnemar, paired_bootstrap, resampled_metric
 from pipeline.errors import PipelineError
 from pipeline.gitops.gate import MODES, gate_checks, gate_config
-from tests.support.project import cli, copy_project, run, write_params
+from tests.support.project import ROOT, cli, copy_project, run, write_params
 
 CLASSES = ["Bajo", "Medio", "Alto"]
 
@@ -28,7 +28,7 @@ CLASSES = ["Bajo", "Medio", "Alto"]
 def with_gate(gate: dict | None = None, train: dict | None = None) -> dict:
     """Params with `gate` over the repository's gate block (its defaults live in params.yaml only);
     a mode's block given in part keeps the repository's other key."""
-    repo = P.load(Path(__file__).resolve().parents[1] / "params.yaml")
+    repo = P.load(ROOT / "params.yaml")
     base = P.section(repo, "gate")
     over = {k: base[k] | v if k in MODES and isinstance(v, dict) else v for k, v in (gate or {}).items()}
     return {"train": train or P.section(repo, "train"), "gate": base | over}
