@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import params as P
-from pipeline.config import CARD_JSON, COMPARE_FIGURES, COMPARISON, MANIFEST, TEST_SET, TIMINGS
-from pipeline.config import MODEL as PRODUCTION_MODEL
+from pipeline.config import CARD_JSON, COMPARE_FIGURES, COMPARISON, MANIFEST, MODEL, TEST_SET, TIMINGS
 from pipeline.core import model_card
 from pipeline.core.resampling import direction, flip_table, mcnemar
 from pipeline.errors import PipelineError
@@ -129,13 +128,13 @@ def _challenger_card() -> tuple[dict[str, Any], str]:
     """The work tree's model card and the sha256 of the model beside it, checked to agree."""
     from pipeline.core.files import read_json, sha256
 
-    if not PRODUCTION_MODEL.exists() or not CARD_JSON.exists():
-        raise PipelineError(f"{PRODUCTION_MODEL}: the challenger is missing (run `dvc repro` first)")
+    if not MODEL.exists() or not CARD_JSON.exists():
+        raise PipelineError(f"{MODEL}: the challenger is missing (run `dvc repro` first)")
     card = read_json(CARD_JSON)
-    digest = sha256(PRODUCTION_MODEL)
+    digest = sha256(MODEL)
     if model_card.model_sha256(card) not in (None, digest):
         raise PipelineError(f"{CARD_JSON}: model.sha256 {model_card.model_sha256(card)[:12]} does not "
-                            f"match {PRODUCTION_MODEL} ({digest[:12]}): stale card, run `dvc repro`")
+                            f"match {MODEL} ({digest[:12]}): stale card, run `dvc repro`")
     return card, digest
 
 
@@ -257,10 +256,10 @@ def run(params: dict[str, Any], base: str | None = None,
     test, evaluation = _evaluation_rows(test, card, champion_rev.card if champion_rev else None, log)
     y = schema.class_index(test[schema.target])
     head = resolve("HEAD")
-    proba_b, cand = _scored(load_model(PRODUCTION_MODEL), card, test, y, classes, schema.features, metric,
-                            f"challenger {PRODUCTION_MODEL}")
+    proba_b, cand = _scored(load_model(MODEL), card, test, y, classes, schema.features, metric,
+                            f"challenger {MODEL}")
     challenger = identity(card, "challenger", f"work tree @ {_short(head) or 'no commit'}", head, digest,
-                          PRODUCTION_MODEL.stat().st_size)
+                          MODEL.stat().st_size)
     timing = TIMINGS / f"{challenger['family']}.json"  # this run's log (untracked): seconds are volatile
     challenger["training_seconds"] = read_json(timing)["train_seconds"] if timing.exists() else None
     ch = Challenger(y, test, classes, schema.features, metric, proba_b, cand, challenger,

@@ -58,8 +58,8 @@ def test_streamed_drift_equals_in_memory_drift(tmp_path):
         path = tmp_path / f"{name}.parquet"
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=4096)
         paths.append(path)
-    streamed = drift._read([paths[0]], limit_rows=0), drift._read([paths[1]], limit_rows=0)
-    in_memory = drift._read([paths[0]]), drift._read([paths[1]])
+    streamed = drift.read_batches([paths[0]], limit_rows=0), drift.read_batches([paths[1]], limit_rows=0)
+    in_memory = drift.read_batches([paths[0]]), drift.read_batches([paths[1]])
     from pipeline.core.columns import ParquetColumns
 
     assert isinstance(streamed[0], ParquetColumns) and isinstance(in_memory[0], pd.DataFrame)
