@@ -7,7 +7,7 @@ obvious way calls `pipeline.core.metrics.classification_metrics` twice per resam
 included); `pipeline.core.resampling.paired_bootstrap` computes only the gate's metric, vectorised over all
 resamples (per-row means for accuracy / log loss / Brier, stacked confusion matrices for the
 precision / recall / F1 family). The loop runs `--loop` resamples and is extrapolated to `--resamples`.
-The two give the same interval for the same resample indices (tests/test_compare.py checks the
+The two give the same interval for the same resample indices (tests/unit/gitops/test_compare.py checks the
 metrics equal); this prints seconds and the ratio. No target: it shows the gate costs well under a
 second on a realistic test set, so 1,000 resamples (or more) are affordable in CI.
 """

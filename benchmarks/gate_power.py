@@ -65,7 +65,7 @@ def main() -> int:
 
     from pipeline import params as P
     from pipeline.core.resampling import bootstrap_deltas, percentile_interval, resampled_metric
-    from pipeline.gitops.compare import MODES, gate_checks, gate_config, interval_metrics
+    from pipeline.gitops.gate import MODES, gate_checks, gate_config, interval_metrics
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1500, help="evaluation rows (the example's holdout)")

@@ -107,9 +107,9 @@ def child(mode: str, rows: int) -> dict:
     ref, cur = dataset(rows)
     t = time.perf_counter()
     if mode == "streamed":
-        a, b = drift._read([ref], limit_rows=0), drift._read([cur], limit_rows=0)
+        a, b = drift.read_batches([ref], limit_rows=0), drift.read_batches([cur], limit_rows=0)
     else:
-        a, b = drift._read([ref]), drift._read([cur])
+        a, b = drift.read_batches([ref]), drift.read_batches([cur])
     result = data_drift(a, b, NUMERIC, CATEGORICAL, DRIFT)
     seconds = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB

@@ -18,7 +18,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "reports/compare, the figures the report links")
 
 
-def main(args: argparse.Namespace) -> int:
-    from pipeline.gitops.promote import commit_back_cli
+def push(branch: str | None, remote: str, message: str, include: list[str] | None = None) -> str | None:
+    """Commit back, print what happened, report `pushed` and `head` to the workflow; returns the head."""
+    from pipeline.commands.github import output
+    from pipeline.gitops.commit_back import commit_back
 
-    return commit_back_cli(args)
+    result = commit_back(branch, remote, message, include)
+    print(result["message"])
+    output({"pushed": "true" if result["pushed"] else "false", "head": result["head"] or ""})
+    return result["head"]
+
+
+def main(args: argparse.Namespace) -> int:
+    from pipeline import params as P
+    from pipeline.gitops.registry import settings
+
+    push(args.branch, args.remote, args.message,
+         [*(args.include or []), settings(P.load(args.params)).comparison])
+    return 0

@@ -9,6 +9,7 @@ puts prod back on the version before it. Tags are created locally: push them wit
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +24,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "number,labels,mergedBy` output")
 
 
-def main(args: argparse.Namespace) -> int:
-    from pipeline.gitops.promote import cli
+def apply(params: dict[str, Any], require_remote: bool = False, notes: str | None = None,
+          labels: list[str] | None = None, actor: str | None = None) -> dict[str, str]:
+    """Promote, print the outcome, write the release notes, report them to the workflow."""
+    from pipeline.commands.github import output, summary
+    from pipeline.core.files import write_text
+    from pipeline.gitops.promote import promote
 
-    return cli(args)
+    result = promote(params, require_remote=require_remote, labels=labels, actor=actor)
+    print(result.pop("text"))
+    body = result.pop("release_notes")
+    if notes:
+        write_text(notes, body)
+        result["notes"] = notes
+    output(result)
+    summary(body)
+    return result
+
+
+def main(args: argparse.Namespace) -> int:
+    from pipeline import params as P
+    from pipeline.gitops.promote import event_labels
+
+    labels, actor = event_labels(args.event)
+    apply(P.load(args.params), require_remote=args.require_remote, notes=args.notes,
+          labels=labels + list(args.label or []), actor=args.actor or actor)
+    return 0

@@ -21,6 +21,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipeline.gitops.report import cli
+    from pathlib import Path
 
-    return cli(args)
+    from pipeline import params as P
+    from pipeline.core.files import write_text
+    from pipeline.gitops.report import build, link_images
+
+    out = Path(args.output)
+    text = build(P.load(args.params), args.params, out, args.base, args.note)
+    if args.image_base:
+        text = link_images(text, out, args.image_base)
+    write_text(out, text)
+    print(f"report: {text.splitlines()[0].lstrip('# ')} -> {out.as_posix()} ({len(text):,} characters)")
+    return 0

@@ -19,6 +19,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipeline.site import cli
+    from pathlib import Path
 
-    return cli(args)
+    from pipeline import params as P
+    from pipeline.site.build import build
+
+    params = P.load(args.params)
+    ref = args.monitoring_ref or (params.get("site") or {}).get("monitoring_ref") or None
+    print(f"site: building into {args.output}" + (" (with Great Expectations Data Docs)" if not
+                                                   args.no_gx_docs else ""))
+    result = build(params, Path(args.output), monitoring_ref=ref, gx_docs=not args.no_gx_docs,
+                   progress=lambda batch: print(f"  Great Expectations Data Docs: {batch}", flush=True))
+    print(f"site: {len(result['pages'])} pages ({result['versions']} versions, prod "
+          f"{result['prod'] or 'none'}), {result['periods']} monitored periods from {result['runs']} runs, "
+          f"Data Docs for {len(result['gx_batches'])} batches; {result['files']} files, "
+          f"{result['bytes'] / 1024:.0f} KiB in {args.output}/ (open {args.output}/index.html)")
+    return 0

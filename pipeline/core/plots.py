@@ -8,6 +8,7 @@ import numpy as np
 
 
 def pyplot():
+    """matplotlib.pyplot on the file-only backend (no display on CI), imported when a figure is drawn."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -16,25 +17,30 @@ def pyplot():
     return plt
 
 
-def confusion_png(path: Path, y: np.ndarray, pred: np.ndarray, classes: list[str],
-                  title: str = "Confusion matrix") -> None:
+def confusion_png(path: Path, y: np.ndarray, preds: dict[str, np.ndarray], classes: list[str]) -> None:
+    """Confusion matrices side by side (one per title in `preds`) on one colour scale, so the eye
+    compares like with like: the evaluate stage draws one, compare the champion's and the challenger's."""
     from sklearn.metrics import confusion_matrix
 
     from pipeline.core.files import save_figure
 
     plt = pyplot()
-    cm = confusion_matrix(y, pred, labels=range(len(classes)))
-    fig, ax = plt.subplots(figsize=(4.2, 3.6))
-    ax.imshow(cm, cmap="Blues")
-    for i in range(len(classes)):
-        for j in range(len(classes)):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center",
-                    color="white" if cm[i, j] > cm.max() / 2 else "black")
-    ax.set_xticks(range(len(classes)), classes)
-    ax.set_yticks(range(len(classes)), classes)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("actual")
-    ax.set_title(title)
+    mats = {name: confusion_matrix(y, p, labels=range(len(classes))) for name, p in preds.items()}
+    top = max(int(m.max()) for m in mats.values()) or 1
+    fig, axes = plt.subplots(1, len(mats), figsize=(4.2 * len(mats), 3.8), squeeze=False,
+                             layout="constrained")
+    for n, (ax, (name, cm)) in enumerate(zip(axes[0], mats.items(), strict=True)):
+        ax.imshow(cm, cmap="Blues", vmin=0, vmax=top)
+        for i in range(len(classes)):
+            for j in range(len(classes)):
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center",
+                        color="white" if cm[i, j] > top / 2 else "black")
+        ax.set_xticks(range(len(classes)), classes)
+        ax.set_yticks(range(len(classes)), classes)
+        ax.set_xlabel("predicted")
+        if n == 0:
+            ax.set_ylabel("actual")
+        ax.set_title(name, fontsize=10)
     save_figure(path, fig)
 
 

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import CARD_JSON
-from pipeline.config import MODEL as PRODUCTION_MODEL
+from pipeline.config import CARD_JSON, MODEL
 from pipeline.core.git import resolve
 from pipeline.errors import PipelineError, UnfetchableError, one_line
 
@@ -85,7 +84,7 @@ def remote_description() -> str:
     return f"the DVC remote '{name}' ({url}{exists})"
 
 
-def production(rev: str, model_path: str = PRODUCTION_MODEL.as_posix()) -> Revision | None:
+def production(rev: str, model_path: str = MODEL.as_posix()) -> Revision | None:
     """The model and card at `rev`, or None when that revision has no model yet."""
     import hashlib
     import json

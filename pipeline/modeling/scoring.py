@@ -30,7 +30,7 @@ def score_file(params: dict[str, Any], input_path: Path, output: Path,
     warnings = [f.line(input_path) for f in findings if not f.success]
     if model_path is None:
         from pipeline.core.revision import production
-        from pipeline.gitops.promote import production_ref
+        from pipeline.gitops.registry import production_ref
 
         ref = production_ref(params)
         prod = production(ref.rev)

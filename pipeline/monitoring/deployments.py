@@ -1,6 +1,6 @@
 """Which registered version is the production model, since when, and how to undo its promotion.
 
-The registry's git tags (`pipeline.gitops.promote.history`) say when each version went into
+The registry's git tags (`pipeline.gitops.registry.history`) say when each version went into
 production (registration or rollback) and through which commit; a model that was never registered
 dates from the commit that wrote its card.
 """
@@ -33,11 +33,11 @@ def _git(*args: str) -> str:
 
 
 def deployments(params: dict[str, Any], model_sha: str) -> tuple[Deployment | None, Deployment | None]:
-    """The version holding the production model (`pipeline.gitops.promote.history`) and the version that
+    """The version holding the production model (`pipeline.gitops.registry.history`) and the version that
     was in production before it; (None, None) for an unregistered model."""
-    from pipeline.gitops import promote
+    from pipeline.gitops import registry
 
-    hist = promote.history(promote.settings(params))
+    hist = registry.history(registry.settings(params))
     names = {v.version for v in hist.versions.values() if v.sha256 == model_sha}
     events = [e for e in hist.events if e.kind in ("registered", "rollback")]
     last = max((i for i, e in enumerate(events) if e.version in names), default=None)

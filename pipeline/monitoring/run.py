@@ -24,7 +24,7 @@ def run(params: dict[str, Any], rev: str | None = None, batches: list[str] | Non
     from pipeline.core import model_card
     from pipeline.core.revision import production
     from pipeline.core.schema import from_params
-    from pipeline.gitops.promote import production_ref
+    from pipeline.gitops.registry import production_ref
     from pipeline.monitoring import abtest, alerts, deployments, inputs, outputs, scoring, triggers
 
     cfg = P.section(params, "monitor")

@@ -26,7 +26,7 @@ def choose_reference(params: dict[str, Any], files: list[Path], rev: str):
     """The production model's training batches (minus the current one), or a fallback that says why."""
     from pipeline.core.revision import production
     from pipeline.core.splits import window
-    from pipeline.gitops.promote import production_ref
+    from pipeline.gitops.registry import production_ref
 
     current = files[-1]
     ref = production_ref(params, rev)
@@ -103,8 +103,8 @@ def held_out_rows(files: list[Path], lengths: list[int], card: dict[str, Any]):
                   "(validation and test splits in its card), not its training rows"}
 
 
-def _read(paths: list[Path], schema_columns: list[str] | None = None, numeric: list[str] | None = None,
-          lengths: list[int] | None = None, limit_rows: int | None = None):
+def read_batches(paths: list[Path], schema_columns: list[str] | None = None, numeric: list[str] | None = None,
+                 lengths: list[int] | None = None, limit_rows: int | None = None):
     """Read batches; schema columns must be there, numeric ones must hold numbers (named if not).
     `lengths`, when given, receives each file's row count (in order).
 
@@ -155,7 +155,7 @@ def _check_numeric(path, frame, numeric: list[str]) -> None:
                                 f"found text such as {text_sample(frame[col])}")
 
 
-def _model_parts(params: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
+def model_settings(params: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
     """Concept-drift settings: the metric defaults to train.primary_metric; the seed to params.seed."""
     cfg = settings(cfg, *KNOBS, "concept")
     if not cfg["concept"].get("metric"):
@@ -195,7 +195,7 @@ def run_stage(params: dict[str, Any], output: Path = DRIFT) -> dict[str, Any]:
     from pipeline.core.schema import from_params
 
     schema = from_params(params)
-    cfg = _model_parts(params, P.section(params, "drift"))
+    cfg = model_settings(params, P.section(params, "drift"))
     data_cfg = P.section(params, "data")
     files = batch_files(data_cfg["batches_dir"], data_cfg.get("pattern", "*.csv"))
     ref_files, current_file, info, prod = choose_reference(params, files, str(cfg["production_rev"]))
@@ -212,8 +212,8 @@ def run_stage(params: dict[str, Any], output: Path = DRIFT) -> dict[str, Any]:
         return result
     needed, limit = [*schema.features], int(cfg["in_memory_rows"])
     lengths: list[int] = []
-    reference = _read(ref_files, needed, list(schema.numeric), lengths, limit)
-    current = _read([current_file], needed, list(schema.numeric), limit_rows=limit)
+    reference = read_batches(ref_files, needed, list(schema.numeric), lengths, limit)
+    current = read_batches([current_file], needed, list(schema.numeric), limit_rows=limit)
     card_metrics, held_out = None, None
     if prod is not None:
         card_metrics = ((prod.card.get("metrics") or {}).get("test")) or None
@@ -266,10 +266,10 @@ def run_files(params_path: str, reference_path: str, current_path: str, output: 
     from pipeline.core.schema import from_params
 
     params = P.load(params_path)  # the thresholds live there, whatever the files' columns
-    cfg = _model_parts(params, P.section(params, "drift"))
+    cfg = model_settings(params, P.section(params, "drift"))
     limit = int(cfg["in_memory_rows"])
-    reference = _read([Path(reference_path)], limit_rows=limit)
-    current = _read([Path(current_path)], limit_rows=limit)
+    reference = read_batches([Path(reference_path)], limit_rows=limit)
+    current = read_batches([Path(current_path)], limit_rows=limit)
     schema = None
     if "schema" in params:
         try:

@@ -71,7 +71,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     write_json(PLOTS / "roc.json", roc)
     write_json(PLOTS / "precision_recall.json", pr)
     write_json(PLOTS / "calibration.json", cal)
-    plots.confusion_png(FIGURES / "confusion.png", y, pred, classes, f"Confusion matrix ({family})")
+    plots.confusion_png(FIGURES / "confusion.png", y, {f"Confusion matrix ({family})": pred}, classes)
     plots.curves_png(FIGURES / "roc.png", {family: roc}, "roc", f"ROC one-vs-rest ({family})")
     plots.curves_png(FIGURES / "precision_recall.png", {family: pr}, "pr",
                      f"Precision-recall ({family})")

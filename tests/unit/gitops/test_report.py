@@ -2,7 +2,7 @@
 
 These tests build the report from hand-made stage outputs in a small git repository (no pipeline run),
 so they can push the sizes (hundreds of features, many batches) that real runs rarely reach.
-The end-to-end report on real outputs is in tests/test_compare.py.
+The end-to-end report on real outputs is in tests/unit/gitops/test_compare.py.
 """
 
 from __future__ import annotations
@@ -14,8 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipeline import params as P
+from pipeline.core import markdown as MD
+from pipeline.core.plots import confusion_png
 from pipeline.gitops import report as R
-from pipeline.gitops.compare import CONFUSION_PNG, ROC_PNG, confusion_pair_png
+from pipeline.gitops import report_layout as L
+from pipeline.gitops.compare import CONFUSION_PNG, ROC_PNG
 from tests.support.project import ROOT, run
 
 CLASSES = ["Bajo", "Medio", "Alto"]
@@ -106,7 +110,7 @@ def repo(tmp_path, monkeypatch) -> Path:
     (root / "params.yaml").write_text(text.replace("seed: 42", "seed: 7"))
     monkeypatch.chdir(root)
     y = np.array([0, 1, 2, 0, 1, 2, 0])
-    confusion_pair_png(CONFUSION_PNG, y, {"champion": y, "challenger": np.roll(y, 1)}, CLASSES)
+    confusion_png(CONFUSION_PNG, y, {"champion": y, "challenger": np.roll(y, 1)}, CLASSES)
     shutil.copy(CONFUSION_PNG, ROC_PNG)
     return root
 
@@ -135,7 +139,7 @@ def check_markdown(text: str, root: Path) -> list:
 
 
 def build(root: Path, notes=None) -> str:
-    return R.build(R.P.load("params.yaml"), "params.yaml", Path("reports/report.md"), None, notes)
+    return R.build(P.load("params.yaml"), "params.yaml", Path("reports/report.md"), None, notes)
 
 
 @pytest.mark.parametrize(("n_features", "n_batches", "failing"), [(300, 120, 3), (3000, 400, 200)])
@@ -145,7 +149,7 @@ def test_report_with_many_features_stays_under_githubs_limit(repo, n_features, n
     write("reports/validation.json", validation(n_batches, failing=failing))
     shutil.copy(CONFUSION_PNG, "reports/drift.png")
     text = build(repo)
-    assert len(text) < R.GITHUB_LIMIT and len(text) <= R.BUDGET + 1
+    assert len(text) < L.GITHUB_LIMIT and len(text) <= L.BUDGET + 1
     assert text.startswith("## ✅ Merging promotes the challenger (lightgbm): it beats the champion v1.2.0")
     images = check_markdown(text, repo)
     assert set(images) == {"compare/compare_confusion.png", "compare/compare_roc.png", "drift.png"}
@@ -153,7 +157,7 @@ def test_report_with_many_features_stays_under_githubs_limit(repo, n_features, n
     first = text.index("| feature_")
     top = max(drift(n_features)["features"].items(), key=lambda kv: max(
         kv[1].get("wasserstein_norm", 0), kv[1].get("jensen_shannon", 0)))[0]
-    assert text[first:first + 80].startswith(f"| {R.cell(top, 40)}")
+    assert text[first:first + 80].startswith(f"| {MD.cell(top, 40)}")
     assert "2020-01.csv: column 'edad'" in text and f"❌ {failing} of {n_batches} batches fail" in text
     assert "dti correlation 0.68→0.54" in text and "Bajo 30%→35%" in text
 
@@ -206,19 +210,19 @@ def test_unknown_base_is_reported_not_raised(repo):
 
 
 def test_assemble_shortens_then_drops_to_fit():
-    big = R.Section("### A\n\n" + "x" * 50_000, "### A\n\nshort")
-    other = R.Section("### B\n\n" + "y" * 30_000)
-    text = R.assemble([R.Section("## verdict"), big, other], budget=40_000)
+    big = L.Section("### A\n\n" + "x" * 50_000, "### A\n\nshort")
+    other = L.Section("### B\n\n" + "y" * 30_000)
+    text = L.assemble([L.Section("## verdict"), big, other], budget=40_000)
     assert text.startswith("## verdict") and "short" in text and len(text) <= 40_000
     assert "shortened to fit" in text
-    text = R.assemble([R.Section("## verdict"), R.Section("z" * 90_000)], budget=40_000)
+    text = L.assemble([L.Section("## verdict"), L.Section("z" * 90_000)], budget=40_000)
     assert text.startswith("## verdict") and len(text) <= 40_001
 
 
 def test_table_cells_cannot_break_the_table():
-    assert R.cell("a|b\nc") == "a\\|b c"
-    assert len(R.cell("x" * 500, 40)) == 40
-    tokens = parse(R.table(["h1", "h2"], [[R.cell("a|b"), "1"]]))
+    assert MD.cell("a|b\nc") == "a\\|b c"
+    assert len(MD.cell("x" * 500, 40)) == 40
+    tokens = parse(MD.table(["h1", "h2"], [[MD.cell("a|b"), "1"]]))
     assert [t.type for t in tokens].count("td_open") == 2
 
 

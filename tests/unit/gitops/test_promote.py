@@ -19,13 +19,19 @@ import pytest
 import yaml
 
 from pipeline import params as P
+from pipeline.commands import commit_back as commit_back_cmd
+from pipeline.commands import promote as promote_cmd
+from pipeline.commands import rollback_check as rollback_cmd
+from pipeline.commands import versions as versions_cmd
 from pipeline.errors import PipelineError
 from pipeline.gitops import promote as PR
-from tests.support.project import run
+from pipeline.gitops import registry as REG
+from pipeline.gitops import timeline as TL
+from tests.support.project import ROOT, run
 
 # the repository's registry block (its defaults live in params.yaml only)
 PARAMS = {"schema": {"critical_class": "Alto"},
-          "registry": P.section(P.load(Path(__file__).resolve().parents[1] / "params.yaml"), "registry")}
+          "registry": P.section(P.load(ROOT / "params.yaml"), "registry")}
 
 MAKE_MODEL = '''\
 import hashlib, json, pathlib
@@ -134,22 +140,22 @@ def prod_now() -> str | None:
 
 
 def test_merging_applies_the_verdict_and_a_revert_rolls_prod_back(repo, tmp_path, monkeypatch, capsys):
-    assert PR.production_ref(PARAMS) == PR.ProductionRef(
+    assert REG.production_ref(PARAMS) == REG.ProductionRef(
         "main", None, "no version of credit-risk in stage prod yet: using the model at main")
-    assert PR.production_ref(PARAMS, "some-branch").rev == "some-branch"  # an explicit revision
+    assert REG.production_ref(PARAMS, "some-branch").rev == "some-branch"  # an explicit revision
     one = merge(repo, "batch-1", 1, "one", "no_champion", None)
     out = tmp_path / "github_output"
     monkeypatch.setenv("GITHUB_OUTPUT", str(out))
-    first = PR.promote(PARAMS, require_remote=True, notes=str(tmp_path / "notes.md"))
+    first = promote_cmd.apply(PARAMS, require_remote=True, notes=str(tmp_path / "notes.md"))
     assert first["action"] == "registered" and first["version"] == "v0.1.0" and first["prod"] == "v0.1.0"
     assert "action=registered" in out.read_text() and "tag=credit-risk@v0.1.0" in out.read_text()
     assert "# credit-risk v0.1.0: new production model" in (tmp_path / "notes.md").read_text()
     assert PR.promote(PARAMS)["action"] == "none"  # idempotent on the same commit
-    assert PR.production_ref(PARAMS) == PR.ProductionRef("credit-risk@v0.1.0", "v0.1.0", None)
+    assert REG.production_ref(PARAMS) == REG.ProductionRef("credit-risk@v0.1.0", "v0.1.0", None)
 
     # rejected, merged anyway (admin, or no protection): the data lands, prod stays
     merge(repo, "batch-2", 2, "second", "reject", one)
-    kept = PR.promote(PARAMS, labels=["data"], notes=str(tmp_path / "notes.md"))
+    kept = promote_cmd.apply(PARAMS, labels=["data"], notes=str(tmp_path / "notes.md"))
     assert kept == {**kept, "action": "recorded", "version": "v0.2.0", "prod": "v0.1.0"}
     assert prod_now() == {"v0.1.0": ["prod"], "v0.2.0": []}
     assert "recorded, not promoted (v0.1.0 stays)" in (tmp_path / "notes.md").read_text()
@@ -158,7 +164,8 @@ def test_merging_applies_the_verdict_and_a_revert_rolls_prod_back(repo, tmp_path
     # rejected with the override label: promoted, and the tag says who and why it was rejected
     time.sleep(1.1)  # GTO orders stage assignments by their tag's time (seconds); ours by number
     merge(repo, "batch-3", 3, "third", "reject", one)
-    over = PR.promote(PARAMS, labels=["promote-anyway"], actor="alice", notes=str(tmp_path / "notes.md"))
+    over = promote_cmd.apply(PARAMS, labels=["promote-anyway"], actor="alice",
+                             notes=str(tmp_path / "notes.md"))
     assert over == {**over, "action": "registered", "version": "v0.3.0", "decision": "override"}
     message = run(["git", "tag", "-l", "--format=%(contents)", "credit-risk#prod#2"], repo).stdout
     assert "override of the gate by alice" in message and "override-label: promote-anyway" in message
@@ -167,13 +174,13 @@ def test_merging_applies_the_verdict_and_a_revert_rolls_prod_back(repo, tmp_path
 
     # promoted by the gate, then reverted: prod goes back to v0.3.0 with the bytes from the remote
     time.sleep(1.1)
-    three = PR.history(PR.settings(PARAMS)).versions["v0.3.0"].sha256
+    three = REG.history(REG.settings(PARAMS)).versions["v0.3.0"].sha256
     merge(repo, "batch-4", 4, "fourth", "promote", three)
     assert PR.promote(PARAMS)["version"] == "v0.4.0"
     promotion = run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
     run(["git", "revert", "--no-edit", "-m", "1", promotion], repo)
     dvc("checkout", repo)  # what CI's `dvc pull` leaves in the work tree of the revert PR
-    assert PR.rollback_check(PARAMS, str(tmp_path / "r.md")) == {
+    assert rollback_cmd.check(PARAMS, str(tmp_path / "r.md")) == {
         "rollback": "true", "version": "v0.3.0", "from": "v0.4.0"}
     assert (tmp_path / "r.md").read_text().startswith("## Rollback to v0.3.0")
     shutil.rmtree(repo / ".dvc" / "cache")  # an empty cache: the remote is the source of truth
@@ -188,14 +195,14 @@ def test_merging_applies_the_verdict_and_a_revert_rolls_prod_back(repo, tmp_path
     merge(repo, "batch-5", 5, "fifth", "reject", three)
     recorded = PR.promote(PARAMS)
     run(["git", "checkout", "-q", "credit-risk@v0.1.0", "--", "dvc.lock"], repo)  # an old lock by hand
-    assert PR.rollback_check(PARAMS, None)["rollback"] == "false"  # not a revert: reproduce it
+    assert rollback_cmd.check(PARAMS, None)["rollback"] == "false"  # not a revert: reproduce it
     run(["git", "checkout", "-q", "HEAD", "--", "dvc.lock"], repo)
     assert recorded == {**recorded, "action": "recorded", "version": "v0.5.0", "prod": "v0.3.0"}
     run(["git", "revert", "--no-edit", "-m", "1", "HEAD"], repo)
     reverted = PR.promote(PARAMS)
     assert reverted == {**reverted, "action": "none", "version": "v0.3.0", "prod": "v0.3.0"}
 
-    timeline = PR.timeline_rows(PARAMS)
+    timeline = TL.timeline_rows(PARAMS)
     assert [(t["version"], t["reason"]) for t in timeline] == [
         ("v0.1.0", "promote"), ("v0.3.0", "override"), ("v0.4.0", "promote"), ("v0.3.0", "rollback")]
     assert timeline[0]["to"] == timeline[1]["from"] and timeline[-1]["to"] is None
@@ -203,7 +210,7 @@ def test_merging_applies_the_verdict_and_a_revert_rolls_prod_back(repo, tmp_path
     assert timeline[3]["by"].startswith("rollback v0.4.0 → v0.3.0 (revert by commit")
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(PARAMS))
-    assert PR.versions_cli(argparse.Namespace(params=str(params), json=False, timeline=False)) == 0
+    assert versions_cmd.main(argparse.Namespace(params=str(params), json=False, timeline=False)) == 0
     text = capsys.readouterr().out
     assert "recorded, not promoted" in text and "production timeline (credit-risk#prod):" in text
     assert "rollback to v0.3.0 (from v0.4.0)" in text
@@ -270,22 +277,22 @@ def test_commit_back_pushes_lock_and_tracked_outputs(repo, tmp_path):
     run("git commit -qam 'new data' && git push -q origin HEAD:feature", repo)
     reproduced = run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
     dvc("reproduce", repo)
-    sha = PR.commit_back("feature", "origin", "Reproduce the pipeline")
+    sha = commit_back_cmd.push("feature", "origin", "Reproduce the pipeline")
     assert sha == run(["git", "rev-parse", "feature"], origin).stdout.strip()
     log = run(["git", "log", "-1", "--format=%B", "feature"], origin).stdout
     assert log.strip() == "Reproduce the pipeline"  # no skip marker: it would skip main's workflows
     files = run(["git", "show", "--name-only", "--format=", "feature"], origin).stdout.split()
     assert sorted(files) == ["dvc.lock", "models/.gitignore", "models/model_card.json",
                              "models/model_card.md"]
-    assert PR.commit_back("feature", "origin", "again") == sha  # nothing left to commit
+    assert commit_back_cmd.push("feature", "origin", "again") == sha  # nothing left to commit
 
     # "Re-run jobs": the old event checks out the reproduced commit again; the branch's tip is the
     # earlier commit-back of the same inputs, so the outputs are rebuilt on it, not refused
     run(["git", "checkout", "-q", "--detach", reproduced], repo)
     dvc("reproduce", repo)
-    assert PR.commit_back("feature", "origin", "Reproduce again") == sha
+    assert commit_back_cmd.push("feature", "origin", "Reproduce again") == sha
     (repo / "models" / "model_card.md").write_text("# card, other bytes\n")  # another machine's floats
-    again = PR.commit_back("feature", "origin", "Reproduce again")
+    again = commit_back_cmd.push("feature", "origin", "Reproduce again")
     assert run(["git", "rev-parse", f"{again}^"], origin).stdout.strip() == sha
 
     # someone pushed new inputs since: a re-run of the old event pushes nothing
@@ -295,7 +302,7 @@ def test_commit_back_pushes_lock_and_tracked_outputs(repo, tmp_path):
     newer = run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
     run(["git", "checkout", "-q", "--detach", reproduced], repo)
     dvc("reproduce", repo)
-    assert PR.commit_back("feature", "origin", "stale") is None
+    assert commit_back_cmd.push("feature", "origin", "stale") is None
     assert run(["git", "rev-parse", "feature"], origin).stdout.strip() == newer
 
 
@@ -305,12 +312,12 @@ def test_versions_without_tags_shows_the_model_history_from_git(repo, tmp_path, 
     (repo / "notes.txt").write_text("unrelated\n")
     run("git add -A && git commit -qm 'docs only'", repo)
     new_model(repo, "second", "Retrain on batch 2 (#2)", push=False)
-    rows = PR.lineage_rows(PARAMS)
+    rows = TL.lineage_rows(PARAMS)
     assert [r["promoted_by"].split(" (")[0] for r in rows] == ["PR #1", "PR #2"]
     assert [r["current"] for r in rows] == [False, True]
     assert rows[1]["metrics"]["accuracy"] == pytest.approx(0.86)
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(PARAMS))
-    assert PR.versions_cli(argparse.Namespace(params=str(params), json=False, timeline=False)) == 0
+    assert versions_cmd.main(argparse.Namespace(params=str(params), json=False, timeline=False)) == 0
     out = capsys.readouterr().out
     assert "no version tags in this clone" in out and out.count("unregistered") == 2

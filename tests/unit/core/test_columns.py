@@ -14,7 +14,7 @@ import pytest
 from scipy import stats as sps
 
 from pipeline.core import stats
-from tests.support.project import cli, make_project
+from tests.support.project import ROOT, cli, make_project
 
 
 @pytest.mark.parametrize("ties", [False, True])
@@ -43,7 +43,7 @@ def test_streamed_drift_equals_in_memory_drift(tmp_path):
     from pipeline.params import load
     from pipeline.stages import drift
 
-    DRIFT = load(Path(__file__).resolve().parents[1] / "params.yaml")["drift"]  # the repository's knobs
+    DRIFT = load(ROOT / "params.yaml")["drift"]  # the repository's knobs
 
     rng = np.random.default_rng(5)
     n = 30_000
@@ -58,8 +58,8 @@ def test_streamed_drift_equals_in_memory_drift(tmp_path):
         path = tmp_path / f"{name}.parquet"
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=4096)
         paths.append(path)
-    streamed = drift._read([paths[0]], limit_rows=0), drift._read([paths[1]], limit_rows=0)
-    in_memory = drift._read([paths[0]]), drift._read([paths[1]])
+    streamed = drift.read_batches([paths[0]], limit_rows=0), drift.read_batches([paths[1]], limit_rows=0)
+    in_memory = drift.read_batches([paths[0]]), drift.read_batches([paths[1]])
     from pipeline.core.columns import ParquetColumns
 
     assert isinstance(streamed[0], ParquetColumns) and isinstance(in_memory[0], pd.DataFrame)
@@ -106,7 +106,6 @@ def test_streamed_drift_command_and_its_one_line_errors(tmp_path):
 def test_monitoring_streams_a_large_parquet_training_window(tmp_path, monkeypatch):
     """Over drift.in_memory_rows the unchanged Parquet training window is streamed by column: the
     monitoring drift verdict is the in-memory one; prediction drift is reported as not measured."""
-    from pathlib import Path
 
     from pipeline.core.columns import ParquetColumns
     from pipeline.core.files import sha256

@@ -15,13 +15,23 @@ import numpy as np
 import pytest
 
 from pipeline import cli as pipeline_cli
+from pipeline import params as P
 from pipeline.core.metrics import classification_metrics, lookup
 from pipeline.core.resampling import PER_ROW, mcnemar, paired_bootstrap, resampled_metric
 from pipeline.errors import PipelineError
-from pipeline.gitops.compare import gate_checks, gate_config
-from tests.support.project import cli, copy_project, run, write_params
+from pipeline.gitops.gate import MODES, gate_checks, gate_config
+from tests.support.project import ROOT, cli, copy_project, run, write_params
 
 CLASSES = ["Bajo", "Medio", "Alto"]
+
+
+def with_gate(gate: dict | None = None, train: dict | None = None) -> dict:
+    """Params with `gate` over the repository's gate block (its defaults live in params.yaml only);
+    a mode's block given in part keeps the repository's other key."""
+    repo = P.load(ROOT / "params.yaml")
+    base = P.section(repo, "gate")
+    over = {k: base[k] | v if k in MODES and isinstance(v, dict) else v for k, v in (gate or {}).items()}
+    return {"train": train or P.section(repo, "train"), "gate": base | over}
 
 
 # --- statistics ----------------------------------------------------------------------------------
@@ -90,10 +100,10 @@ def test_mcnemar_exact_for_few_discordant_pairs_and_chi_squared_otherwise():
 
 
 def test_gate_config_defaults_and_errors():
-    cfg = gate_config({"train": {"primary_metric": "f1_weighted"}})
+    cfg = gate_config(with_gate(train={"primary_metric": "f1_weighted"}))
     assert cfg["primary_metric"] == "f1_weighted" and cfg["mode"] == "superiority"
     assert (cfg["margin"], cfg["confidence"], cfg["threshold"]) == (0.0, 0.70, 0.0)
-    ni = gate_config({"gate": {"mode": "non_inferiority", "non_inferiority": {"margin": 0.02}}})
+    ni = gate_config(with_gate({"mode": "non_inferiority", "non_inferiority": {"margin": 0.02}}))
     assert (ni["threshold"], ni["confidence"]) == (-0.02, 0.975)
     for bad, key in (({"min_improvement": 0.01}, "gate.min_improvement"),
                      ({"mode": "better"}, "gate.mode"), ({"cv_folds": 1}, "gate.cv_folds"),
@@ -101,7 +111,7 @@ def test_gate_config_defaults_and_errors():
                      ({"non_inferiority": {"margin": -0.01}}, "gate.non_inferiority.margin"),
                      ({"floors": {"accuracy": "high"}}, "gate.floors.accuracy")):
         with pytest.raises(PipelineError, match=key.replace(".", r"\.")):
-            gate_config({"gate": bad})
+            gate_config(with_gate(bad))
 
 
 def _flat(**values: float) -> dict[str, float]:
@@ -118,8 +128,8 @@ def _intervals(primary: list[float], **others: list[float]) -> dict[str, list[fl
 def test_gate_judges_intervals_in_both_modes_on_a_lower_is_better_metric():
     gate = {"primary_metric": "log_loss", "max_drop": {"recall_Alto": 0.02}, "max_class_f1_drop": 0.03,
             "floors": {"accuracy": 0.8, "log_loss": 0.5}}
-    ni = gate_config({"gate": gate | {"mode": "non_inferiority"}})
-    sup = gate_config({"gate": gate | {"mode": "superiority"}})
+    ni = gate_config(with_gate(gate | {"mode": "non_inferiority"}))
+    sup = gate_config(with_gate(gate | {"mode": "superiority"}))
     champ = _flat()
     # a slightly worse point estimate (log loss 0.405) whose interval stays within the 0.01 margin:
     # non-inferior (promoted), not superior
@@ -150,7 +160,7 @@ def test_gate_judges_intervals_in_both_modes_on_a_lower_is_better_metric():
     assert "Alto (at least 0.0400)" in failed[("guard", "class_f1")]
     assert failed[("floor", "log_loss")] == "log_loss 0.5500 is above the floor 0.5000"
     with pytest.raises(PipelineError, match=r"gate\.max_drop\.recall_Nope"):
-        bad = gate_config({"gate": {"max_drop": {"recall_Nope": 0.1}}})
+        bad = gate_config(with_gate({"max_drop": {"recall_Nope": 0.1}}))
         gate_checks(bad, similar, champ, {"accuracy": [0, 0], "recall_Nope": [0, 0]}, False, CLASSES)
 
 
@@ -160,10 +170,11 @@ def test_gate_power_and_false_promotion_at_the_example_size():
     superiority promotes them, and neither mode promotes a model that is 2 points worse."""
     from benchmarks.gate_power import old_rule, paired_sample
     from pipeline.core.resampling import bootstrap_deltas as paired_bootstrap_deltas
-    from pipeline.gitops.compare import flat_metrics, gate_intervals
+    from pipeline.gitops.compare import flat_metrics
+    from pipeline.gitops.gate import gate_intervals
 
-    cfgs = {m: gate_config({"gate": {"mode": m, "bootstrap_resamples": 300}}) for m in
-            ("non_inferiority", "superiority")}
+    no_guards = {"bootstrap_resamples": 300, "max_drop": {}, "max_class_f1_drop": None, "floors": {}}
+    cfgs = {m: gate_config(with_gate(no_guards | {"mode": m})) for m in ("non_inferiority", "superiority")}
     rng = np.random.default_rng(11)
     wins = {"old": 0, "non_inferiority": 0, "superiority": 0, "worse": 0}
     trials = 40
@@ -370,8 +381,6 @@ def test_a_clearly_better_challenger_is_promoted_with_cross_validation(reproduce
 
 def _card_and_test(seed_champion: int, seed_challenger: int):
     """A champion card and a challenger test set as prepare writes them, both on the same batches."""
-
-    from pipeline import params as P
     from pipeline.core.schema import from_params
     from pipeline.core.splits import BATCH, ROW, row_masks, split
     from pipeline.simulate import simulate
@@ -428,7 +437,7 @@ def test_a_model_no_better_than_the_class_shares_is_never_promoted_nor_a_first_m
     y = np.array([0] * 95 + [1] * 5)
     trivial = classification_metrics(y, baseline_proba([95, 5], 100), ["no", "yes"])
     assert trivial["accuracy"] == 0.95 and trivial["roc_auc"] == 0.5 and trivial["gini"] == 0.0
-    cfg = gate_config({"gate": {"primary_metric": "roc_auc", "floors": {}}})
+    cfg = gate_config(with_gate({"primary_metric": "roc_auc", "floors": {}}))
     majority = {"roc_auc": 0.5, "accuracy": 0.95}
     first = gate_checks(cfg, majority, None, None, False, ["no", "yes"], baseline=0.5)
     assert [(c["kind"], c["passed"]) for c in first] == [("baseline", False)]

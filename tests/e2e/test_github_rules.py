@@ -1,7 +1,7 @@
 """GitHub's rules as the replay harness models them, each on a tiny repository with toy workflows.
 
 These are the rules the GitOps loop depends on (checks and branch protection, merge methods, which
-events trigger what, concurrency, re-runs, conflicts, token scopes); tests/test_gitops.py then runs
+events trigger what, concurrency, re-runs, conflicts, token scopes); tests/e2e/test_gitops_story.py then runs
 the repository's real workflows under them.
 """
 

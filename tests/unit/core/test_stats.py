@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,8 +11,9 @@ from scipy.spatial import distance
 from pipeline import params as P
 from pipeline.core import stats
 from pipeline.drift import data as drift
+from tests.support.project import ROOT
 
-DRIFT = P.load(Path(__file__).resolve().parents[1] / "params.yaml")["drift"]  # the repository's knobs
+DRIFT = P.load(ROOT / "params.yaml")["drift"]  # the repository's knobs
 
 STAT = {"rtol": 1e-12, "atol": 1e-12}
 PVAL = {"rtol": 1e-9, "atol": 0}

@@ -8,8 +8,7 @@ from pathlib import Path
 import yaml
 
 from pipeline import config
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.project import ROOT
 
 
 def _dvc_yaml_paths() -> set[str]:

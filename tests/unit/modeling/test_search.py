@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.modeling.search import study
+from pipeline.modeling.search import study, suggest
 from pipeline.modeling.trials import binned, fit_trial
 
 
@@ -65,3 +65,26 @@ def test_forest_row_cap_is_the_default_bootstrap_below_it(data):
     assert np.array_equal(capped, default)
     small, _ = fit_trial("random_forest", {"n_estimators": 5, "max_samples": 200}, data, {}, {}, 0, 1)
     assert not np.array_equal(small, default)
+
+
+def test_search_space_is_seeded_and_typed():
+    import optuna
+
+    from pipeline.modeling.search import study
+
+    space = {"lr": {"low": 0.01, "high": 0.3, "log": True}, "depth": {"low": 2, "high": 6, "int": True},
+             "leaf": [1, 5, None], "fixed": 3}
+
+    def sampled(seed: int) -> list[dict]:
+        trials: list[dict] = []
+        study({}, seed, True).optimize(lambda t: trials.append(suggest(t, space)) or 0.0, n_trials=5)
+        return trials
+
+    a, b = sampled(1), sampled(1)
+    assert a == b and len(a) == 5 and a != sampled(2)
+    for trial in a:
+        assert 0.01 <= trial["lr"] <= 0.3 and isinstance(trial["depth"], int) and 2 <= trial["depth"] <= 6
+        assert trial["leaf"] in (1, 5, None) and trial["fixed"] == 3
+    pruning = {"pruning": {"startup_trials": 1, "warmup_rounds": 5, "interval_rounds": 1}}
+    assert isinstance(study(pruning, 0, True).pruner, optuna.pruners.MedianPruner)
+    assert isinstance(study({}, 0, True).pruner, optuna.pruners.NopPruner)

@@ -13,6 +13,7 @@ SITE_SCREENSHOTS=DIR keeps the screenshots there (else in pytest's temporary dir
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import http.server
@@ -25,8 +26,8 @@ from urllib.parse import urldefrag, urljoin, urlparse
 
 import pytest
 
+from tests.support.models import ROWS, add_months, commit_model, fit
 from tests.support.project import cli, env, make_project, run
-from tests.test_monitor import ROWS, _chdir, add_months, commit_model, fit
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -38,9 +39,9 @@ def register(project: Path, version: str, commit: str, rollback_from: str | None
     """What `promote` does on main, through gto.api, with the same tag-message fields."""
     import gto.api
 
-    from pipeline.gitops.promote import promoted_by
+    from pipeline.gitops.registry import promoted_by
 
-    with _chdir(project):
+    with contextlib.chdir(project):
         fields = f"commit: {commit}\npromoted-by: {promoted_by(commit)}"
         if rollback_from:
             gto.api.assign(".", MODEL, "prod", version=version, force=True, simple=False,
@@ -57,7 +58,7 @@ def monitor_and_commit(project: Path, now: dt.date) -> dict:
     from pipeline.monitoring.run import run as monitor_run
     from pipeline.params import load
 
-    with _chdir(project):
+    with contextlib.chdir(project):
         report = monitor_run(load(project / "params.yaml"), now=now)
     run(["git", "add", "reports/monitoring"], project)
     run(["git", "commit", "-q", "-m", f"Monitoring {now:%Y-%m}: {report['decision']}"], project)
@@ -107,7 +108,7 @@ def history(tmp_path_factory) -> dict:
 
         def train(periods: list[str], message: str, report: str | None = None) -> str:
             files = [f"data/batches/{p}.csv" for p in periods]
-            with _chdir(project):
+            with contextlib.chdir(project):
                 model = fit([read_csv(project / f) for f in files], params)
                 if report:
                     (project / "reports").mkdir(exist_ok=True)

@@ -7,53 +7,11 @@ derived from the code itself (every `import`, including those inside functions).
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import yaml
 
 from pipeline.cli import command_module as command_module_of
+from tests.support.imports import closure
 from tests.support.project import ROOT
-
-PACKAGE = ROOT / "pipeline"
-
-
-def _imports(module: str) -> set[str]:
-    """The `pipeline.*` modules one module imports anywhere in its body."""
-    path = ROOT / (module.replace(".", "/") + ".py")
-    if not path.exists():
-        path = ROOT / module.replace(".", "/") / "__init__.py"
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name.split(".")[0] == "pipeline"}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "pipeline":
-            found.add(node.module)
-            for alias in node.names:  # `from pipeline import params` imports a module
-                sub = f"{node.module}.{alias.name}"
-                if (ROOT / (sub.replace(".", "/") + ".py")).exists():
-                    found.add(sub)
-    return found
-
-
-def closure(module: str) -> set[str]:
-    """`module` and everything it imports from the package, transitively, as file paths."""
-    seen: set[str] = set()
-    todo = [module]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        todo += sorted(_imports(name))
-        parts = name.split(".")
-        todo += [".".join(parts[:i]) for i in range(1, len(parts))]  # parent packages run first
-    files = set()
-    for name in seen:
-        path = Path(name.replace(".", "/") + ".py")
-        files.add((path if (ROOT / path).exists() else Path(name.replace(".", "/")) / "__init__.py")
-                  .as_posix())
-    return files
 
 
 def command_module(command: str) -> str:

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.support.project import cli, copy_project, make_project, run, simulate_batches, write_params
+from tests.support.project import ROOT, cli, copy_project, make_project, run, simulate_batches, write_params
 
 pytestmark = pytest.mark.slow
 
@@ -189,9 +189,9 @@ def test_help_is_instant_and_lists_every_command(tmp_path):
             "heavy = [m for m in ('pandas', 'sklearn', 'numpy', 'great_expectations', 'dvc')"
             " if m in sys.modules]\nprint(','.join(heavy) or 'light')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[1])
+                         cwd=ROOT)
     assert out.stdout.strip() == "light"
-    root = Path(__file__).resolve().parents[1]
+    root = ROOT
     listing = cli(["--help"], root).stdout
     from pipeline.cli import build_parser
 

@@ -19,7 +19,7 @@ from tests.support.project import ROOT, make_project, run
 
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
 SCHEMA = from_params(PARAMS)
-CFG = drift._model_parts(PARAMS, PARAMS["drift"])
+CFG = drift.model_settings(PARAMS, PARAMS["drift"])
 
 
 def _batches(scenario: str, periods: list[str], rows: int, seed: int) -> pd.DataFrame:

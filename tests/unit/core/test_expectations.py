@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.project import make_project, simulate_batches
+from tests.support.project import ROOT, make_project, simulate_batches
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_committed_suite_accepts_every_simulated_scenario(tmp_path):
     from pipeline.core.suite_checks import GXRunner, evaluate
     from pipeline.params import load
 
-    root = Path(__file__).resolve().parents[1]
+    root = ROOT
     params = load(root / "params.yaml")
     schema, suite = from_params(params), E.load(root / E.suite_path(params))
     runner = GXRunner()

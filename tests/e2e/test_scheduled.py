@@ -22,8 +22,8 @@ from tests.support.project import ROOT, env, make_project, run, simulate_batches
 from tests.support.replay import Event, merge_pr, publish
 
 WORKFLOW = ".github/workflows/scheduled.yaml"
-# The story is the scheduled loop, not the promotion gate (tests/test_compare.py): one fast family,
-# small bootstraps, a gate every candidate passes.
+# The story is the scheduled loop, not the promotion gate (tests/unit/gitops/test_compare.py): one
+# fast family, small bootstraps, a gate every candidate passes.
 OVERRIDES = {
     "gate": {"mode": "non_inferiority", "non_inferiority": {"margin": 1.0}, "bootstrap_resamples": 100,
              "max_drop": {"recall_Alto": 1.0}, "max_class_f1_drop": 1.0, "floors": {"accuracy": 0.4}},
