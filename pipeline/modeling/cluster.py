@@ -16,9 +16,10 @@
   round is then chosen on the whole validation set, computed on the workers, with the rule of
   `lightgbm.early_stopping` (the first round after which `early_stopping_rounds` rounds bring no
   improvement of the multi/binary log loss), and recorded as the booster's best_iteration, which is
-  what the local early-stopped model keeps too. Ports and the network timeout are explicit
-  (`local_listen_port` on one worker per host, else `machines` with one port per worker;
-  `time_out`): LightGBM's own port search can hang (LightGBM#4942, #3753).
+  what the local early-stopped model keeps too. The network timeout is explicit
+  (`time_out`: a lost worker fails, never hangs, LightGBM#4942, #3753); ports are free ones each
+  worker binds at fit time, unless `lightgbm_port` fixes them (`local_listen_port` on one worker
+  per host, else `machines` with one port per worker).
 - The saved model: the cluster model converted to the ordinary XGBClassifier / LGBMClassifier in the
   same skops pipeline, so it loads and predicts like any other (no Dask needed to use it).
 """
@@ -189,14 +190,17 @@ def fit_score(client, family: str, estimator, data: dict[str, Any], rounds: int,
         return local, proba
     import lightgbm as lgb
 
-    workers = sorted(client.scheduler_info()["workers"])
-    hosts = [_host(w) for w in workers]
-    port = int(cfg["lightgbm_port"])
     network: dict[str, Any] = {"time_out": int(cfg["lightgbm_timeout_minutes"])}
-    if len(set(hosts)) == len(hosts):
-        network["local_listen_port"] = port
-    else:  # several workers per host: one explicit port each
-        network["machines"] = ",".join(f"{h}:{port + i}" for i, h in enumerate(hosts))
+    if cfg["lightgbm_port"] is not None:  # an explicit override (e.g. a firewall allows only these)
+        port = int(cfg["lightgbm_port"])
+        hosts = [_host(w) for w in sorted(client.scheduler_info()["workers"])]
+        if len(set(hosts)) == len(hosts):
+            network["local_listen_port"] = port
+        else:  # several workers per host: one explicit port each
+            network["machines"] = ",".join(f"{h}:{port + i}" for i, h in enumerate(hosts))
+    # else neither is passed: lightgbm.dask has each worker bind an ephemeral port and hold the
+    # socket until LightGBM takes it over (_assign_open_ports_to_workers), so concurrent fits on
+    # one host never collide; time_out still bounds a lost worker (LightGBM#4942, #3753)
     model = lgb.DaskLGBMClassifier(client=client, **{**params, **network})
     model.fit(data["Xt"], data["yt"])
     local = model.to_local()

@@ -75,7 +75,7 @@ def test_cluster_shuts_down_after_success_and_failure(tmp_path, monkeypatch):
     from pipeline import params as P
     from pipeline.stages import train
 
-    # ports of their own: the previous test's LightGBM sockets may still hold its ports (TIME_WAIT)
+    # the explicit port override (the default, free ports at fit time, is the test above's)
     project = make_project(tmp_path, rows=600, git=False,
                            overrides={"train": {**DASK["train"], "dask": {**DASK["train"]["dask"],
                                                                           "lightgbm_port": 12600}}})
