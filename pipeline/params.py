@@ -11,10 +11,8 @@ import yaml
 from pipeline.config import PARAMS
 from pipeline.errors import PipelineError
 
-PARAMS_FILE = PARAMS
 
-
-def load(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
+def load(path: str | Path = PARAMS) -> dict[str, Any]:
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -16,8 +16,6 @@ from pipeline.config import CARD_JSON, MODEL
 from pipeline.core.git import resolve
 from pipeline.errors import PipelineError, UnfetchableError, one_line
 
-CARD = CARD_JSON.as_posix()
-
 
 @dataclass
 class Revision:
@@ -98,9 +96,9 @@ def production(rev: str, model_path: str = MODEL.as_posix()) -> Revision | None:
     data = read_bytes(model_path, commit, rev)
     if data is None:  # the only "no model": the revision names none
         return None
-    card_bytes = read_bytes(CARD, commit, rev)
+    card_bytes = read_bytes(CARD_JSON.as_posix(), commit, rev)
     if card_bytes is None:
-        raise PipelineError(f"{CARD}@{rev}: missing beside {model_path} (the evaluate stage writes "
+        raise PipelineError(f"{CARD_JSON}@{rev}: missing beside {model_path} (the evaluate stage writes "
                             "both; commit them together)")
     card = json.loads(card_bytes)
     digest = hashlib.sha256(data).hexdigest()

@@ -26,9 +26,8 @@ from pipeline.gitops.gate import gate_checks, gate_config, gate_intervals
 
 # Not reports/figures: that directory is an output of the evaluate stage, and a file added there
 # would make `dvc status` report evaluate as changed.
-FIGURES = COMPARE_FIGURES
-CONFUSION_PNG = FIGURES / "compare_confusion.png"
-ROC_PNG = FIGURES / "compare_roc.png"
+CONFUSION_PNG = COMPARE_FIGURES / "compare_confusion.png"
+ROC_PNG = COMPARE_FIGURES / "compare_roc.png"
 HEADLINE = ("accuracy", "balanced_accuracy", "precision_weighted", "recall_weighted", "f1_weighted",
             "f1_macro", "roc_auc", "gini", "ks", "log_loss", "brier")
 
@@ -275,7 +274,7 @@ def run(params: dict[str, Any], base: str | None = None,
         "trivial_baseline": ch.baseline,
         "gate": cfg,
     }
-    FIGURES.mkdir(parents=True, exist_ok=True)
+    COMPARE_FIGURES.mkdir(parents=True, exist_ok=True)
     if champion_rev is None:
         log(f"compare: {base} has no production model yet: the first model needs only the floors")
         part, checks = _first_model(cfg, ch)

@@ -28,7 +28,6 @@ from pipeline.core import model_card
 from pipeline.core.git import git, show
 from pipeline.errors import PipelineError, UnfetchableError, one_line
 
-CARD = CARD_JSON.as_posix()
 KEY_METRICS = ("accuracy", "f1_weighted", "roc_auc")
 RETRAIN_BRANCH = "retrain/"  # branches the scheduled job opens its retraining PRs from
 
@@ -130,7 +129,7 @@ def lock_md5(lock_text: str | None, artifact: str) -> str | None:
 
 
 def card_at(rev: str) -> dict[str, Any] | None:
-    text = show(rev, CARD)
+    text = show(rev, CARD_JSON.as_posix())
     try:
         return json.loads(text) if text else None
     except json.JSONDecodeError:
@@ -299,13 +298,13 @@ def verify_model(reg: Registry, card: dict[str, Any] | None, md5: str, require_r
                                     "run `dvc pull` or `dvc repro` first") from None
             where = "local DVC cache"
     if card is None:
-        raise PipelineError(f"{CARD}: not committed at HEAD (the evaluate stage writes it)")
+        raise PipelineError(f"{CARD_JSON}: not committed at HEAD (the evaluate stage writes it)")
     if not path.exists():
         raise PipelineError(f"{reg.artifact}: missing after the pull")
     expected = model_card.model_sha256(card)
     digest = sha256(path)
     if digest != expected:
-        raise PipelineError(f"{reg.artifact}: sha256 {digest[:12]} does not match {CARD} "
+        raise PipelineError(f"{reg.artifact}: sha256 {digest[:12]} does not match {CARD_JSON} "
                             f"({str(expected)[:12]}); the model card and dvc.lock disagree")
     return where
 

@@ -13,8 +13,6 @@ from typing import Any
 
 from pipeline.config import CARD_JSON
 
-CARD = CARD_JSON.as_posix()
-
 
 @dataclass
 class Deployment:
@@ -58,13 +56,14 @@ def model_date(commit: str, current: Deployment | None) -> dt.datetime:
     wrote its card."""
     if current is not None:
         return current.date
-    text = _git("log", "-1", "--format=%cI", commit, "--", CARD) or _git("log", "-1", "--format=%cI", commit)
+    text = (_git("log", "-1", "--format=%cI", commit, "--", CARD_JSON.as_posix())
+            or _git("log", "-1", "--format=%cI", commit))
     return dt.datetime.fromisoformat(text)
 
 
 def card_commit(commit: str) -> str:
     """The commit that last wrote the model card at or before `commit` (the model's own commit)."""
-    return _git("log", "-1", "--format=%H", commit, "--", CARD) or commit
+    return _git("log", "-1", "--format=%H", commit, "--", CARD_JSON.as_posix()) or commit
 
 
 def revert_command(commit: str) -> str:
