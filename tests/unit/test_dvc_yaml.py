@@ -52,3 +52,15 @@ def test_the_import_graph_sees_function_level_imports():
     # evaluate imports pipeline.core.files only inside functions; the graph must still see it
     assert "pipeline/core/files.py" in closure("pipeline.stages.evaluate")
     assert "pipeline/core/revision.py" not in closure("pipeline.stages.prepare")
+
+
+def test_evaluate_declares_every_param_the_model_card_records():
+    """The card is a git-tracked output: a params block it copies but the stage does not declare
+    would leave it stale after a change (train.dask.lightgbm_port once did)."""
+    import json
+
+    stage = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["evaluate"]
+    declared = {p.split(".")[0] for p in stage["params"]}
+    card = json.loads((ROOT / "models" / "model_card.json").read_text())
+    recorded = set(card["params"]) | {"seed", "schema"}  # training.seed and the schema block too
+    assert recorded <= declared, f"evaluate's params miss {sorted(recorded - declared)}"
