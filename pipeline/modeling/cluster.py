@@ -6,6 +6,11 @@
 - The data: the prepared Parquet splits read by dask.dataframe as partitions on the workers, one-hot
   encoded there, partition by partition; the client only ever holds labels of the validation split
   and the predicted probabilities the search scores (n_val × classes numbers).
+- Reproducible: partition i is read on worker i mod n (workers in address order) and stays there
+  (work stealing is off on the LocalCluster), and LightGBM ranks its machines in partition order.
+  In data-parallel LightGBM each machine bins its share of the features from its own rows and
+  bags its own rows, so which rows sit on which rank changes the model: unpinned, the same fit
+  gave 0.8341 or 0.8429 validation accuracy from run to run (xgboost#7927, #8701 advise the same).
 - The preprocessing is the same definition as local training, fitted on the whole training split
   when it has at most `train.dask.sample_rows` rows (then bit-for-bit the local fit), else on a
   seeded sample of that many rows (medians and category lists; documented in README "Scaling out").
@@ -54,10 +59,14 @@ def session(cfg: dict[str, Any], log: Callable[[str], None]) -> Iterator[Any]:
                                     f"({str(exc).splitlines()[0]})") from None
             log(f"dask: connected to {address} ({len(client.scheduler_info()['workers'])} workers)")
         else:
-            cluster = LocalCluster(n_workers=int(cfg["n_workers"]),
-                                   threads_per_worker=int(cfg["threads_per_worker"]),
-                                   memory_limit=cfg.get("memory_limit") or "auto",
-                                   dashboard_address=None, processes=True)
+            import dask
+
+            # no work stealing: a partition stays on the worker it was pinned to (module docstring)
+            with dask.config.set({"distributed.scheduler.work-stealing": False}):
+                cluster = LocalCluster(n_workers=int(cfg["n_workers"]),
+                                       threads_per_worker=int(cfg["threads_per_worker"]),
+                                       memory_limit=cfg.get("memory_limit") or "auto",
+                                       dashboard_address=None, processes=True)
             client = Client(cluster)
             log(f"dask: LocalCluster with {cfg['n_workers']} workers × {cfg['threads_per_worker']} "
                 f"threads (set {SCHEDULER_ENV} to use a real cluster)")
@@ -79,11 +88,10 @@ def load(client, schema, pre_factory: Callable[[], Any], family: str, cfg: dict[
     for split in ("train", "val"):
         if not os.path.exists(f"{prepared}/{split}.parquet"):
             raise PipelineError(f"{prepared}/{split}.parquet: not found (run the prepare stage first)")
-    n_workers = max(len(client.scheduler_info()["workers"]), 1)
     cap = int(cfg["sample_rows"])
     cols = [*schema.features, schema.target]
-    train = partitions(f"{prepared}/train.parquet", cols, n_workers)
-    val = partitions(f"{prepared}/val.parquet", cols, n_workers)
+    train = partitions(client, f"{prepared}/train.parquet", cols)
+    val = partitions(client, f"{prepared}/val.parquet", cols)
     n_train = int(pq_rows(f"{prepared}/train.parquet"))
     sample = train if n_train <= cap else train.sample(frac=cap / n_train, random_state=seed)
     local = sample.compute().reset_index(drop=True)  # at most `cap` rows on the client
@@ -109,14 +117,17 @@ def pq_rows(path: str) -> int:
     return pq.ParquetFile(path).metadata.num_rows
 
 
-def partitions(path: str, columns: list[str], n_workers: int):
+def partitions(client, path: str, columns: list[str]):
     """A Parquet file as a dask frame, read on the workers: one partition per row group, or, for a
     file with fewer row groups than workers (a small one), equal row ranges so every worker gets
-    rows (xgboost.dask and LightGBM both train on what each worker holds). Row order is the file's."""
+    rows (xgboost.dask and LightGBM both train on what each worker holds). Row order is the file's;
+    partition i is read on, and pinned to, worker i mod n in address order (module docstring)."""
     import dask.dataframe as dd
     import numpy as np
     import pyarrow.parquet as pq
 
+    workers = sorted(client.scheduler_info()["workers"])
+    n_workers = max(len(workers), 1)
     handle = pq.ParquetFile(path)
     groups = handle.num_row_groups
     if groups >= n_workers:
@@ -125,8 +136,9 @@ def partitions(path: str, columns: list[str], n_workers: int):
         bounds = np.linspace(0, handle.metadata.num_rows, n_workers + 1).astype(int)
         pieces = [(None, int(a), int(b)) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
     meta = handle.schema_arrow.empty_table().select(columns).to_pandas()
-    return dd.from_map(_read_piece, pieces, path=path, columns=columns, meta=meta,
-                       divisions=None, enforce_metadata=False)
+    futures = [client.submit(_read_piece, piece, path, columns, pure=False, allow_other_workers=False,
+                             workers=[workers[i % n_workers]]) for i, piece in enumerate(pieces)]
+    return dd.from_delayed(futures, meta=meta, verify_meta=False)
 
 
 def _read_piece(piece, path: str, columns: list[str]):
@@ -201,7 +213,7 @@ def fit_score(client, family: str, estimator, data: dict[str, Any], rounds: int,
     # else neither is passed: lightgbm.dask has each worker bind an ephemeral port and hold the
     # socket until LightGBM takes it over (_assign_open_ports_to_workers), so concurrent fits on
     # one host never collide; time_out still bounds a lost worker (LightGBM#4942, #3753)
-    model = lgb.DaskLGBMClassifier(client=client, **{**params, **network})
+    model = lgb.DaskLGBMClassifier(client=_InPartitionOrder(client), **{**params, **network})
     model.fit(data["Xt"], data["yt"])
     local = model.to_local()
     booster = local.booster_
@@ -210,6 +222,26 @@ def fit_score(client, family: str, estimator, data: dict[str, Any], rounds: int,
         booster.best_iteration = best
         local._best_iteration = best
     return local, predict_proba(local, data["Xv"], list(data["Xv"].columns), data["n_classes"])
+
+
+class _InPartitionOrder:
+    """The client lightgbm.dask trains through, answering `who_has` in the order of the futures
+    asked about. lightgbm ranks machines in the order that answer lists them, and distributed's
+    Client.who_has goes through a set of keys, so rank 0 (and every rank's rows) changed from run
+    to run; with partitions pinned (`partitions`), partition order makes the ranks reproducible."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+    def who_has(self, futures=None, **kwargs):
+        answer = self._client.who_has(futures, **kwargs)
+        if futures is None:
+            return answer
+        keys = dict.fromkeys(f.key for f in self._client.futures_of(futures))
+        return {key: sorted(answer[key]) for key in keys}
 
 
 def _host(address: str) -> str:
