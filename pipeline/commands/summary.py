@@ -27,9 +27,9 @@ def main(args: argparse.Namespace) -> int:
           f"log_loss {m['log_loss']:.4f}")
     if m.get("expected_cost") is not None:  # schema.costs set: what the decisions cost
         trivial = m.get("trivial_expected_cost")
-        alike = f", the cheapest decision for everyone alike {trivial:.4f}" if trivial is not None else ""
-        print(f"  expected cost {m['expected_cost']:.4f} per applicant (schema.costs, lower is "
-              f"better{alike})")
+        alike = f"; the cheapest single decision for everyone: {trivial:.4f}" if trivial is not None else ""
+        print(f"  expected cost {m['expected_cost']:.4f} per applicant (schema.costs, lower is better"
+              f"{alike})")
     print(f"  selected on {m.get('primary_metric', 'accuracy')}; validation: "
           + ", ".join(f"{f} {s:.4f}" for f, s in m["validation"].items()))
     print(f"Reports: {METRICS}, {FIGURES}/, {CARD_MD}; `dvc metrics show`, `dvc plots show`")

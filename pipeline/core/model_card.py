@@ -81,7 +81,7 @@ def cost_lines(costs: dict[str, dict[str, float]] | None, t: dict[str, Any]) -> 
     classes = list(costs)
     lines = ["", "## Cost of errors (params.yaml `schema.costs`)", "",
              f"Expected cost on the test holdout: **{t['expected_cost']:.4f} per applicant** (lower is "
-             "better)" + (f"; the cheapest decision made for everyone alike would cost "
+             "better)" + (f"; the cheapest single decision for everyone would cost "
                           f"{t['trivial_expected_cost']:.4f}" if t.get("trivial_expected_cost") is not None
                           else "") + ".", "",
              "| actual \\ predicted | " + " | ".join(classes) + " |",

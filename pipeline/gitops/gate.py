@@ -160,7 +160,7 @@ def gate_checks(cfg: dict[str, Any], cand: dict[str, float | None], champ: dict[
     metric = cfg["primary_metric"]
     if baseline is not None:  # the trivial model: training class shares for everyone
         edge = direction(metric) * (cand[metric] - baseline)
-        trivial = ("the cheapest decision made for everyone alike (under the training class shares)"
+        trivial = ("the cheapest single decision for everyone, given the training class shares"
                    if metric == "expected_cost" else
                    "the trivial model that predicts the training class shares for everyone")
         checks.append(_check(
@@ -183,11 +183,11 @@ def gate_checks(cfg: dict[str, Any], cand: dict[str, float | None], champ: dict[
                      f"not above {threshold:+.4f}: the gain may be sampling noise")
         checks.append(_check(
             cfg["mode"], metric, ok,
-            (f"{metric} changed by {gain:+.4f}" if direction(metric) > 0 else
-             f"{metric} changed by {cand[metric] - champ[metric]:+.4f} (lower is better: a gain of "
-             f"{gain:+.4f})")
-            + f" ({cand[metric]:.4f} vs {champ[metric]:.4f}); the gain's one-sided {pct} lower "
-            f"confidence bound is {low:+.4f}, {claim}", round(low, 6), threshold))
+            f"{metric} changed by {cand[metric] - champ[metric]:+.4f} ({cand[metric]:.4f} vs "
+            f"{champ[metric]:.4f})" + ("" if direction(metric) > 0 else
+                                       f", a gain of {gain:+.4f} as lower is better")
+            + f"; the gain's one-sided {pct} lower confidence bound is {low:+.4f}, {claim}",
+            round(low, 6), threshold))
         checks += _guards(cfg, cand, champ, intervals, pct)
         if cfg["max_class_f1_drop"] is not None:
             allowed = cfg["max_class_f1_drop"]

@@ -124,8 +124,8 @@ def cost_section(c: dict) -> Section | None:
     gate = c.get("gate") or {}
     judged = c.get("primary_metric") == "expected_cost" or "expected_cost" in (gate.get("max_increase") or {})
     lines = ["### Cost of errors", "",
-             f"Expected cost per applicant (lower is better): {said}; the cheapest decision made for "
-             f"everyone alike costs {num(costs.get('trivial'))}. "
+             f"Expected cost per applicant (lower is better): {said}; the cheapest single decision "
+             f"for everyone costs {num(costs.get('trivial'))}. "
              + ("The gate judges it." if judged else "Shown, not judged by the gate (`gate.primary_metric: "
                 "expected_cost` or `gate.max_increase: {expected_cost: …}` make it count)."), "",
              table(["actual \\ predicted", *map(cell, classes)],

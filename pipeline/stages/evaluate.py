@@ -63,7 +63,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     manifest = read_json(MANIFEST)
     counts = (manifest.get("class_counts") or {}).get("train") or {}
     priors = [counts.get(c, 0) for c in classes]
-    if schema.costs is not None and sum(priors):  # the cheapest decision made for everyone alike
+    if schema.costs is not None and sum(priors):  # the cheapest single decision for everyone
         metrics["trivial_expected_cost"] = round(trivial_expected_cost(y, priors, schema.costs), 6)
 
     write_bytes(MODEL, (CANDIDATES / f"{family}.skops").read_bytes())
