@@ -65,6 +65,7 @@ def main() -> int:
 
     from pipeline import params as P
     from pipeline.core.resampling import bootstrap_deltas, percentile_interval, resampled_metric
+    from pipeline.core.schema import from_params
     from pipeline.gitops.gate import MODES, gate_checks, gate_config, interval_metrics
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -75,6 +76,7 @@ def main() -> int:
     args = ap.parse_args()
 
     params = P.load(args.params)
+    costs = from_params(params).costs  # for an expected_cost primary metric or guard
     configs = {}
     for mode in MODES:
         cfg = gate_config({**params, "gate": {**(params.get("gate") or {}), "mode": mode}})
@@ -84,7 +86,7 @@ def main() -> int:
           f"{CHAMPION_ACCURACY}, classes {dict(zip(CLASSES, SHARES, strict=True))}")
     for mode, cfg in configs.items():
         print(f"  {mode}: lower {100 * cfg['confidence']:g}% bound of the gain > {cfg['threshold']:+.3f}; "
-              f"guards {dict(cfg['max_drop'])}, class F1 {cfg['max_class_f1_drop']}")
+              f"guards {cfg['max_drop'] | cfg['max_increase']}, class F1 {cfg['max_class_f1_drop']}")
     names = list(dict.fromkeys(["accuracy", "recall_Alto", *(f"f1_{c}" for c in CLASSES), *(
         n for cfg in configs.values() for n in interval_metrics(cfg, CLASSES))]))
     resamples = configs["superiority"]["bootstrap_resamples"]
@@ -99,10 +101,10 @@ def main() -> int:
             for t in range(args.trials):
                 y, pa, pb = paired_sample(rng, args.rows, d, delta)
                 whole = np.arange(args.rows)[None, :]  # the point estimates: the one "resample" of all rows
-                cand = {m: float(resampled_metric(m, y, pb, CLASSES, whole)[0]) for m in names}
-                champ = {m: float(resampled_metric(m, y, pa, CLASSES, whole)[0]) for m in names}
+                cand = {m: float(resampled_metric(m, y, pb, CLASSES, whole, costs=costs)[0]) for m in names}
+                champ = {m: float(resampled_metric(m, y, pa, CLASSES, whole, costs=costs)[0]) for m in names}
                 # every rule judges the same resamples (as gate_intervals draws them), at its level
-                deltas = bootstrap_deltas(y, pa, pb, names, CLASSES, resamples, t)
+                deltas = bootstrap_deltas(y, pa, pb, names, CLASSES, resamples, t, costs)
                 wins["before"] += old_rule(cand, champ, deltas["accuracy"], t)
                 for mode, cfg in configs.items():
                     level = 2 * cfg["confidence"] - 1

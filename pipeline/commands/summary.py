@@ -25,6 +25,12 @@ def main(args: argparse.Namespace) -> int:
     print(f"  accuracy {m['accuracy']:.4f} (majority class {m['majority_baseline']:.4f}), "
           f"f1_weighted {m['f1_weighted']:.4f}, roc_auc {m['roc_auc'] or float('nan'):.4f}, "
           f"log_loss {m['log_loss']:.4f}")
-    print("  validation: " + ", ".join(f"{f} {s:.4f}" for f, s in m["validation"].items()))
+    if m.get("expected_cost") is not None:  # schema.costs set: what the decisions cost
+        trivial = m.get("trivial_expected_cost")
+        alike = f"; the cheapest single decision for everyone: {trivial:.4f}" if trivial is not None else ""
+        print(f"  expected cost {m['expected_cost']:.4f} per applicant (schema.costs, lower is better"
+              f"{alike})")
+    print(f"  selected on {m.get('primary_metric', 'accuracy')}; validation: "
+          + ", ".join(f"{f} {s:.4f}" for f, s in m["validation"].items()))
     print(f"Reports: {METRICS}, {FIGURES}/, {CARD_MD}; `dvc metrics show`, `dvc plots show`")
     return 0

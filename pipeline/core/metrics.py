@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.errors import PipelineError
+
 # metric name -> higher is better
 DIRECTION = {
     "accuracy": True,
@@ -19,11 +21,14 @@ DIRECTION = {
     "brier": False,
     "gini": True,
     "ks": True,
+    "expected_cost": False,  # mean cost per row of the decisions (schema.costs)
 }
 
 
-def classification_metrics(y: np.ndarray, proba: np.ndarray, classes: list[str]) -> dict[str, Any]:
-    """Every headline metric for class indices `y` and probabilities `proba` (one column per class)."""
+def classification_metrics(y: np.ndarray, proba: np.ndarray, classes: list[str],
+                           costs: Any = None) -> dict[str, Any]:
+    """Every headline metric for class indices `y` and probabilities `proba` (one column per class);
+    with a cost matrix (`Schema.costs`: rows actual, columns predicted) the expected cost too."""
     from sklearn import metrics as skm
 
     labels = list(range(len(classes)))
@@ -43,6 +48,8 @@ def classification_metrics(y: np.ndarray, proba: np.ndarray, classes: list[str])
         "brier": brier(y, proba),
         "rows": int(len(y)),
     }
+    if costs is not None:
+        out["expected_cost"] = expected_cost(y, pred, costs)
     if proba.shape[1] == 2:  # how credit models are judged: ranking of the positive (second) class
         out["gini"] = None if out["roc_auc"] is None else 2 * out["roc_auc"] - 1
         out["ks"] = ks_statistic(y, proba[:, 1])
@@ -66,6 +73,27 @@ def ks_statistic(y: np.ndarray, score: np.ndarray) -> float | None:
         return None
     fpr, tpr, _ = roc_curve(y, score)
     return float(np.max(tpr - fpr))
+
+
+def expected_cost(y: np.ndarray, pred: np.ndarray, costs: Any) -> float:
+    """Mean cost per row of deciding `pred` when the truth is `y`: costs[actual][predicted]."""
+    return float(np.asarray(costs, dtype=float)[y, pred].mean())
+
+
+def trivial_expected_cost(y: np.ndarray, priors: np.ndarray, costs: Any) -> float:
+    """The expected cost on `y` of the cheapest constant decision under the training class shares
+    `priors`: the trivial model for a cost. Not the majority class: when missing a rare class is
+    costly, calling everyone that class may cost less, and a model must beat that too."""
+    c = np.asarray(costs, dtype=float)
+    choice = int(np.argmin(np.asarray(priors, dtype=float) @ c))
+    return float(c[y, choice].mean())
+
+
+def require_costs(metric: str, costs: Any, key: str) -> None:
+    """Fail closed, naming the params key, when `metric` is the expected cost and no matrix is set."""
+    if metric == "expected_cost" and costs is None:
+        raise PipelineError(f"params.yaml: {key}: expected_cost needs a cost matrix in schema.costs "
+                            "(README \"The cost of errors\")")
 
 
 def baseline_proba(priors: np.ndarray, rows: int) -> np.ndarray:
@@ -93,9 +121,9 @@ def _roc_auc(y: np.ndarray, proba: np.ndarray, labels: list[int]) -> float | Non
     return float(roc_auc_score(y, proba, multi_class="ovr", average="weighted", labels=labels))
 
 
-def score(name: str, y: np.ndarray, proba: np.ndarray, classes: list[str]) -> float:
+def score(name: str, y: np.ndarray, proba: np.ndarray, classes: list[str], costs: Any = None) -> float:
     """One metric by name; accepts `recall_<class>`-style per-class names too."""
-    values = classification_metrics(y, proba, classes)
+    values = classification_metrics(y, proba, classes, costs)
     return lookup(values, name)
 
 

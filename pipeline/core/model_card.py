@@ -19,7 +19,8 @@ def build(family: str, model_path: Path, schema, manifest: dict[str, Any], chose
                   "sha256": file_sha256(model_path), "bytes": model_path.stat().st_size,
                   "format": "skops (trusted-type list in pipeline/core/files.py)"},
         "schema": {"target": schema.target, "classes": list(schema.classes), "numeric": list(schema.numeric),
-                   "categorical": list(schema.categorical), "id": schema.id, "time": schema.time},
+                   "categorical": list(schema.categorical), "id": schema.id, "time": schema.time,
+                   "costs": schema.cost_table()},
         "data": {"window": manifest["strategy"], "files": manifest["files"],
                  "rows": manifest["rows"], "test_holdout_of": manifest["newest_batch"]},
         "training": {"strategy": chosen["strategy"],
@@ -50,9 +51,10 @@ def markdown(card: dict[str, Any]) -> str:
         "| --- | ---: |",
     ]
     for key in ("accuracy", "balanced_accuracy", "f1_weighted", "precision_weighted", "recall_weighted",
-                "roc_auc", "gini", "ks", "log_loss", "brier", "majority_baseline"):
+                "roc_auc", "gini", "ks", "log_loss", "brier", "expected_cost", "majority_baseline"):
         if t.get(key) is not None:
             lines.append(f"| {key} | {t[key]:.4f} |")
+    lines += cost_lines(card["schema"].get("costs"), t)
     lines += ["", "| class | precision | recall | f1 | support |", "| --- | ---: | ---: | ---: | ---: |"]
     for cls, v in t["per_class"].items():
         lines.append(f"| {cls} | {v['precision']:.4f} | {v['recall']:.4f} | {v['f1']:.4f} | "
@@ -70,6 +72,22 @@ def markdown(card: dict[str, Any]) -> str:
         lines.append(f"| {f['path']} | {f['rows']} | {split.get('train', '—')} | {split.get('val', '—')} | "
                      f"{split.get('test', '—')} | `{f['sha256'][:12]}` |")
     return "\n".join(lines) + "\n"
+
+
+def cost_lines(costs: dict[str, dict[str, float]] | None, t: dict[str, Any]) -> list[str]:
+    """The cost matrix and what this model's decisions cost per applicant on the test holdout."""
+    if not costs or t.get("expected_cost") is None:
+        return []
+    classes = list(costs)
+    lines = ["", "## Cost of errors (params.yaml `schema.costs`)", "",
+             f"Expected cost on the test holdout: **{t['expected_cost']:.4f} per applicant** (lower is "
+             "better)" + (f"; the cheapest single decision for everyone would cost "
+                          f"{t['trivial_expected_cost']:.4f}" if t.get("trivial_expected_cost") is not None
+                          else "") + ".", "",
+             "| actual \\ predicted | " + " | ".join(classes) + " |",
+             "| --- |" + " ---: |" * len(classes)]
+    lines += [f"| {a} | " + " | ".join(f"{costs[a][p]:g}" for p in classes) + " |" for a in classes]
+    return lines
 
 
 # --- accessors ------------------------------------------------------------------------------------

@@ -20,10 +20,14 @@ def direction(name: str) -> int:
     return 1 if higher_is_better(name) else -1
 
 
-def confusion_metric(name: str, cm: np.ndarray, classes: list[str]) -> np.ndarray | None:
+def confusion_metric(name: str, cm: np.ndarray, classes: list[str], costs: Any = None) -> np.ndarray | None:
     """Metric from confusion matrices (..., actual, predicted): one matrix or a stack of resamples;
     None if `name` is not one. Same definitions as metrics.classification_metrics (zero_division=0)."""
     cm = np.asarray(cm)
+    if name == "expected_cost":  # the cost of each cell, averaged over the rows
+        if costs is None:
+            raise PipelineError("params.yaml: schema.costs: null, and expected_cost needs a cost matrix")
+        return (cm * np.asarray(costs, dtype=float)).sum(axis=(-2, -1)) / cm.sum(axis=(-2, -1))
     tp = np.diagonal(cm, axis1=-2, axis2=-1).astype(float)
     actual, predicted = cm.sum(axis=-1).astype(float), cm.sum(axis=-2).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -51,9 +55,11 @@ def confusion_metric(name: str, cm: np.ndarray, classes: list[str]) -> np.ndarra
 
 
 def resampled_metric(name: str, y: np.ndarray, proba: np.ndarray, classes: list[str],
-                     idx: np.ndarray, cache: dict[str, np.ndarray] | None = None) -> np.ndarray:
+                     idx: np.ndarray, cache: dict[str, np.ndarray] | None = None,
+                     costs: Any = None) -> np.ndarray:
     """`name` on each row of `idx` (resamples x rows), vectorised where the metric allows; `cache`
-    keeps the stacked confusion matrices for the next metric on the same `proba` and `idx`."""
+    keeps the stacked confusion matrices for the next metric on the same `proba` and `idx`;
+    `costs`: the cost matrix the expected cost needs."""
     n, k = len(y), len(classes)
     rows = np.arange(n)
     if name in PER_ROW:
@@ -71,24 +77,26 @@ def resampled_metric(name: str, y: np.ndarray, proba: np.ndarray, classes: list[
         cm = np.bincount((codes[idx] + offsets).ravel(), minlength=len(idx) * k * k).reshape(-1, k, k)
         if cache is not None:
             cache["cm"] = cm
-    out = confusion_metric(name, cm, classes)
+    out = confusion_metric(name, cm, classes, costs)
     if out is not None:
         return out
     # anything else (roc_auc...): the shared implementation, one resample at a time
-    return np.array([lookup(classification_metrics(y[i], proba[i], classes), name) for i in idx])
+    return np.array([lookup(classification_metrics(y[i], proba[i], classes, costs), name) for i in idx])
 
 
 def paired_bootstrap(y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray, metric: str,
                      classes: list[str], resamples: int = 1000, confidence: float = 0.95,
-                     seed: int = 0) -> dict[str, Any]:
+                     seed: int = 0, costs: Any = None) -> dict[str, Any]:
     """Percentile interval of metric(b) - metric(a), both scored on the same resampled rows."""
-    deltas = bootstrap_deltas(y, proba_a, proba_b, [metric], classes, resamples, seed)[metric]
+    deltas = bootstrap_deltas(y, proba_a, proba_b, [metric], classes, resamples, seed, costs)[metric]
     return percentile_interval(deltas, resamples, confidence, seed)
 
 
 def bootstrap_deltas(y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray, metrics: list[str],
-                     classes: list[str], resamples: int, seed: int) -> dict[str, np.ndarray]:
-    """metric(b) - metric(a) on each of `resamples` resamples of the rows, every metric on the same ones."""
+                     classes: list[str], resamples: int, seed: int,
+                     costs: Any = None) -> dict[str, np.ndarray]:
+    """metric(b) - metric(a) on each of `resamples` resamples of the rows, every metric on the same ones
+    (a seed draws the same resamples whatever the metrics)."""
     if len(y) == 0:
         raise PipelineError("no rows to compare the models on")
     deltas: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
@@ -96,8 +104,8 @@ def bootstrap_deltas(y: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray, me
         cache_a: dict[str, np.ndarray] = {}
         cache_b: dict[str, np.ndarray] = {}
         for m in metrics:
-            deltas[m].append(resampled_metric(m, y, proba_b, classes, idx, cache_b)
-                             - resampled_metric(m, y, proba_a, classes, idx, cache_a))
+            deltas[m].append(resampled_metric(m, y, proba_b, classes, idx, cache_b, costs)
+                             - resampled_metric(m, y, proba_a, classes, idx, cache_a, costs))
     return {m: np.concatenate(d) for m, d in deltas.items()}
 
 
@@ -109,7 +117,7 @@ def row_resamples(rng: np.random.Generator, n: int, resamples: int):
 
 
 def bootstrap_interval(y: np.ndarray, proba: np.ndarray, classes: list[str], metric: str, resamples: int,
-                       confidence: float, seed: int) -> tuple[float | None, float | None]:
+                       confidence: float, seed: int, costs: Any = None) -> tuple[float | None, float | None]:
     """Percentile interval of one model's `metric` over resampled rows; (None, None) without any.
 
     A confusion-matrix metric resamples the matrix itself: a resample's matrix is a multinomial draw
@@ -118,12 +126,12 @@ def bootstrap_interval(y: np.ndarray, proba: np.ndarray, classes: list[str], met
         return None, None
     rng = np.random.default_rng(seed)
     k, n = len(classes), len(y)
-    if confusion_metric(metric, np.eye(k), classes) is not None:
+    if confusion_metric(metric, np.eye(k), classes, costs) is not None:
         cells = np.bincount(y * k + proba.argmax(axis=1), minlength=k * k) / n
         draws = rng.multinomial(n, cells, size=resamples).reshape(resamples, k, k)
-        values = confusion_metric(metric, draws, classes)
+        values = confusion_metric(metric, draws, classes, costs)
     else:  # log loss, Brier, ROC AUC...: row resamples
-        values = np.concatenate([resampled_metric(metric, y, proba, classes, idx)
+        values = np.concatenate([resampled_metric(metric, y, proba, classes, idx, costs=costs)
                                  for idx in row_resamples(rng, n, resamples)])
     low, high = percentile_interval(np.asarray(values, dtype=float), resamples, confidence, seed)["interval"]
     return (None, None) if np.isnan(low) else (low, high)

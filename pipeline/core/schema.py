@@ -19,6 +19,9 @@ class Schema:
     time: str | None = None
     critical_class: str | None = None
     open_categories: tuple[str, ...] = field(default_factory=tuple)
+    # cost of each decision, rows = actual class, columns = predicted, in `classes` order (None: no
+    # matrix, no expected cost); read from schema.costs by `costs_matrix`
+    costs: tuple[tuple[float, ...], ...] | None = None
 
     @property
     def features(self) -> list[str]:
@@ -43,6 +46,13 @@ class Schema:
             )
         return np.asarray(codes, dtype=np.int64)
 
+    def cost_table(self) -> dict[str, dict[str, float]] | None:
+        """The cost matrix as params.yaml writes it (actual -> predicted -> cost), for reports."""
+        if self.costs is None:
+            return None
+        return {a: dict(zip(self.classes, row, strict=True)) for a, row in zip(self.classes, self.costs,
+                                                                                strict=True)}
+
 
 def from_params(params: dict[str, Any]) -> Schema:
     s = params.get("schema")
@@ -58,6 +68,7 @@ def from_params(params: dict[str, Any]) -> Schema:
             time=s.get("time"),
             critical_class=(str(s["critical_class"]) if s.get("critical_class") is not None else None),
             open_categories=tuple(s.get("open_categories") or ()),
+            costs=costs_matrix(s.get("costs"), tuple(str(c) for c in s["classes"])),
         )
     except KeyError as exc:
         raise PipelineError(f"params.yaml: schema.{exc.args[0]} is required") from None
@@ -70,6 +81,50 @@ def from_params(params: dict[str, Any]) -> Schema:
             f"params.yaml: schema.critical_class '{schema.critical_class}' is not in schema.classes"
         )
     return schema
+
+
+def costs_matrix(raw: Any, classes: tuple[str, ...]) -> tuple[tuple[float, ...], ...] | None:
+    """schema.costs (actual class -> predicted class -> cost) as a matrix in `classes` order.
+
+    Every error must be priced (a forgotten cell would silently cost 0); a right decision costs 0
+    (it may be left out); costs are finite and >= 0; some cost is positive (else nothing is weighed)."""
+    import math
+
+    if raw is None:
+        return None
+    key = "params.yaml: schema.costs"
+    if not isinstance(raw, dict):
+        raise PipelineError(f"{key}: expected a mapping actual class -> {{predicted class: cost}} or null")
+    rows = {str(k): v for k, v in raw.items()}
+    for actual, row in rows.items():
+        unknown = [actual] if actual not in classes else [
+            f"{actual}.{p}" for p in (row if isinstance(row, dict) else ()) if str(p) not in classes]
+        if unknown:
+            raise PipelineError(f"{key}.{unknown[0]}: unknown class (schema.classes: {', '.join(classes)})")
+    matrix = []
+    for actual in classes:
+        row = rows.get(actual)
+        if not isinstance(row, dict):
+            raise PipelineError(f"{key}.{actual}: " + ("missing" if row is None else
+                                                       "expected a mapping predicted class -> cost"))
+        row = {str(k): v for k, v in row.items()}
+        values = []
+        for predicted in classes:
+            cell = f"{key}.{actual}.{predicted}"
+            value = row.get(predicted, 0 if predicted == actual else None)
+            if value is None:
+                raise PipelineError(f"{cell}: missing (every wrong decision needs a cost)")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise PipelineError(f"{cell}: expected a finite number, got {value!r}")
+            if value < 0:
+                raise PipelineError(f"{cell}: {value} is negative (a cost is >= 0)")
+            if predicted == actual and value != 0:
+                raise PipelineError(f"{cell}: {value} on the diagonal (a right decision costs 0)")
+            values.append(float(value))
+        matrix.append(tuple(values))
+    if not any(any(row) for row in matrix):
+        raise PipelineError(f"{key}: every cost is 0 (nothing to weigh)")
+    return tuple(matrix)
 
 
 def infer(
@@ -116,6 +171,7 @@ def infer(
         "numeric": numeric,
         "categorical": categorical,
         "open_categories": [],
+        "costs": None,  # a cost matrix to fill in (README "The cost of errors")
         "class_counts": {str(k): int(v) for k, v in counts.items()},
     }
 

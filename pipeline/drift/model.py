@@ -52,7 +52,7 @@ def concept_drift(model, reference, current, schema: Schema, cfg: dict[str, Any]
     """
 
     from pipeline.core import resampling, stats
-    from pipeline.core.metrics import classification_metrics, lookup
+    from pipeline.core.metrics import classification_metrics, lookup, require_costs
 
     cfg = settings(cfg)
     c_cfg = settings(cfg.get("concept"), "correlation_change", "performance_drop", "bootstrap",
@@ -80,20 +80,27 @@ def concept_drift(model, reference, current, schema: Schema, cfg: dict[str, Any]
                      key=lambda c: -abs(relations[c]["correlation"]["diff"]))
 
     metric = c_cfg.get("metric") or "accuracy"
+    require_costs(metric, schema.costs, "drift.concept.metric (null: train.primary_metric)")
     _, proba = predictions(model, cur, schema)
-    current_values = classification_metrics(y_cur, proba, classes)
+    current_values = classification_metrics(y_cur, proba, classes, schema.costs)
     performance: dict[str, Any] = {"metric": metric, "current": lookup(current_values, metric),
                                    "rows": int(len(y_cur))}
+    if "expected_cost" in current_values:  # schema.costs set: what the decisions cost, whatever the metric
+        performance["expected_cost"] = current_values["expected_cost"]
     lo, hi = resampling.bootstrap_interval(y_cur, proba, classes, metric, int(c_cfg["bootstrap"]),
-                                float(c_cfg["confidence"]), int(cfg["seed"]))
+                                float(c_cfg["confidence"]), int(cfg["seed"]), schema.costs)
     performance["current_ci"] = [lo, hi]
-    if reference_performance is not None:
-        performance["reference"] = lookup(reference_performance, metric)
+    try:  # a card may lack the metric (an expected cost before schema.costs was set)
+        card_value = None if reference_performance is None else lookup(reference_performance, metric)
+    except KeyError:
+        card_value = None
+    if card_value is not None:
+        performance["reference"] = card_value
         performance["reference_source"] = "model card (test holdout)"
     elif ref is not None and len(ref):
         _, ref_proba = predictions(model, ref, schema)
         performance["reference"] = lookup(classification_metrics(schema.class_index(ref[schema.target]),
-                                                                 ref_proba, classes), metric)
+                                                                 ref_proba, classes, schema.costs), metric)
         performance["reference_source"] = "reference rows (in-sample when they are the training data)"
     degraded = False
     if performance.get("reference") is not None:

@@ -20,16 +20,16 @@ import numpy as np
 from pipeline import params as P
 from pipeline.config import CARD_JSON, COMPARE_FIGURES, COMPARISON, MANIFEST, MODEL, TEST_SET, TIMINGS
 from pipeline.core import model_card
-from pipeline.core.resampling import direction, flip_table, mcnemar
+from pipeline.core.resampling import direction, flip_table, mcnemar, paired_bootstrap
 from pipeline.errors import PipelineError
-from pipeline.gitops.gate import gate_checks, gate_config, gate_intervals
+from pipeline.gitops.gate import DISPLAY_LEVEL, gate_checks, gate_config, gate_intervals
 
 # Not reports/figures: that directory is an output of the evaluate stage, and a file added there
 # would make `dvc status` report evaluate as changed.
 CONFUSION_PNG = COMPARE_FIGURES / "compare_confusion.png"
 ROC_PNG = COMPARE_FIGURES / "compare_roc.png"
 HEADLINE = ("accuracy", "balanced_accuracy", "precision_weighted", "recall_weighted", "f1_weighted",
-            "f1_macro", "roc_auc", "gini", "ks", "log_loss", "brier")
+            "f1_macro", "roc_auc", "gini", "ks", "log_loss", "brier", "expected_cost")
 
 
 def _quiet(_: str) -> None:
@@ -87,16 +87,19 @@ def flat_metrics(values: dict[str, Any], classes: list[str]) -> dict[str, float 
     return out
 
 
-def trivial_baseline(metric: str, y: np.ndarray, classes: list[str]) -> float:
+def trivial_baseline(metric: str, y: np.ndarray, classes: list[str], costs: Any = None) -> float:
     """`metric` of the trivial model (the training split's class shares for everyone, so the majority
-    class by argmax) on the evaluation rows: a model that cannot beat it has learned nothing."""
+    class by argmax; for the expected cost, the cheapest class for everyone) on the evaluation rows:
+    a model that cannot beat it has learned nothing."""
     from pipeline.core.files import read_json
-    from pipeline.core.metrics import baseline_proba, classification_metrics, lookup
+    from pipeline.core.metrics import baseline_proba, classification_metrics, lookup, trivial_expected_cost
 
     counts = (read_json(MANIFEST).get("class_counts") or {}).get("train") or {}
     priors = np.array([counts.get(c, 0) for c in classes], dtype=float)
     if priors.sum() == 0:
         raise PipelineError(f"{MANIFEST}: class_counts.train missing: run `dvc repro` first")
+    if metric == "expected_cost":
+        return trivial_expected_cost(y, priors, costs)
     return lookup(classification_metrics(y, baseline_proba(priors + 1e-9, len(y)), classes), metric)
 
 
@@ -108,12 +111,13 @@ def _short(commit: str | None) -> str | None:
 
 
 def _scored(model, card: dict[str, Any], test, y: np.ndarray, classes: list[str], features: list[str],
-            metric: str, source: str) -> tuple[np.ndarray, dict[str, float | None]]:
-    """A model's probabilities on the evaluation rows and its flat metrics, the primary one included."""
+            metric: str, source: str, costs: Any = None) -> tuple[np.ndarray, dict[str, float | None]]:
+    """A model's probabilities on the evaluation rows and its flat metrics, the primary one included
+    (both models' expected cost under this run's matrix, whatever the one they were trained under)."""
     from pipeline.core.metrics import classification_metrics, lookup
 
     proba = _scores(model, card, test, classes, features, source)
-    values = classification_metrics(y, proba, classes)
+    values = classification_metrics(y, proba, classes, costs)
     flat = flat_metrics(values, classes)
     if flat.get(metric) is None:
         try:
@@ -169,6 +173,7 @@ class Challenger:
     flat: dict[str, float | None]
     identity: dict[str, Any]
     baseline: float
+    costs: Any = None  # Schema.costs: the matrix of expected_cost, or None
 
 
 def _first_model(cfg: dict[str, Any], ch: Challenger) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -202,9 +207,9 @@ def _against_champion(cfg: dict[str, Any], ch: Challenger, champion_rev, model: 
                         or _sha(champion_rev.model_bytes), len(champion_rev.model_bytes))
     champion["version_tag"] = version
     proba_a, champ = _scored(champion_rev.model, champion_rev.card, ch.test, y, classes, ch.features,
-                             metric, f"champion at {base}")
+                             metric, f"champion at {base}", ch.costs)
     identical = champion["model_sha256"] == ch.identity["model_sha256"]
-    intervals, boot = gate_intervals(cfg, y, proba_a, ch.proba, classes, seed)
+    intervals, boot = gate_intervals(cfg, y, proba_a, ch.proba, classes, seed, ch.costs)
     checks = gate_checks(cfg, cand, champ, intervals, identical, classes, ch.baseline)
     passed = all(c["passed"] for c in checks)
     part = {
@@ -214,6 +219,9 @@ def _against_champion(cfg: dict[str, Any], ch: Challenger, champion_rev, model: 
         "mcnemar": mcnemar(proba_a.argmax(axis=1) == y, ch.proba.argmax(axis=1) == y),
         "identical_models": identical,
         "flips": flip_table(proba_a.argmax(axis=1), ch.proba.argmax(axis=1), classes),
+        "cost_interval": None if ch.costs is None else paired_bootstrap(
+            y, proba_a, ch.proba, "expected_cost", classes, cfg["bootstrap_resamples"], DISPLAY_LEVEL,
+            seed, ch.costs)["interval"],
         "models": {"champion": champion, "challenger": ch.identity},
         "metrics": {k: {"champion": champ.get(k), "challenger": v,
                         "delta": None if v is None or champ.get(k) is None else v - champ[k]}
@@ -256,13 +264,13 @@ def run(params: dict[str, Any], base: str | None = None,
     y = schema.class_index(test[schema.target])
     head = resolve("HEAD")
     proba_b, cand = _scored(load_model(MODEL), card, test, y, classes, schema.features, metric,
-                            f"challenger {MODEL}")
+                            f"challenger {MODEL}", schema.costs)
     challenger = identity(card, "challenger", f"work tree @ {_short(head) or 'no commit'}", head, digest,
                           MODEL.stat().st_size)
     timing = TIMINGS / f"{challenger['family']}.json"  # this run's log (untracked): seconds are volatile
     challenger["training_seconds"] = read_json(timing)["train_seconds"] if timing.exists() else None
     ch = Challenger(y, test, classes, schema.features, metric, proba_b, cand, challenger,
-                    trivial_baseline(metric, y, classes))
+                    trivial_baseline(metric, y, classes, schema.costs), schema.costs)
 
     result: dict[str, Any] = {
         "base": {"rev": base, "commit": None, "version": ref.version},
@@ -273,6 +281,7 @@ def run(params: dict[str, Any], base: str | None = None,
         "evaluation": evaluation,
         "trivial_baseline": ch.baseline,
         "gate": cfg,
+        "costs": None,  # the cost matrix, when schema.costs sets one (below)
     }
     COMPARE_FIGURES.mkdir(parents=True, exist_ok=True)
     if champion_rev is None:
@@ -285,6 +294,11 @@ def run(params: dict[str, Any], base: str | None = None,
                                          int(P.section(params, "seed")))
         result["base"]["commit"] = champion_rev.commit
         result |= part
+    if schema.costs is not None:  # both models' expected cost is under this matrix (rows actual)
+        result["costs"] = {"matrix": schema.cost_table(),
+                           "trivial": trivial_baseline("expected_cost", y, classes, schema.costs),
+                           "interval": result.pop("cost_interval", None), "confidence": DISPLAY_LEVEL}
+    result.pop("cost_interval", None)
     result["checks"] = checks
     result["reasons"] = _reasons(checks)
     if cfg["cv_folds"] > 0:

@@ -64,7 +64,7 @@ def cross_validate(params: dict[str, Any], cards: dict[str, dict[str, Any]], fol
             est = build_estimator(family, dict(hp), len(classes), seed, n_jobs, 0)
             est.fit(xt, y[tr])
             proba = np.asarray(est.predict_proba(pre.transform(pool.iloc[te][schema.features])), float)
-            scores.append(lookup(classification_metrics(y[te], proba, classes), metric))
+            scores.append(lookup(classification_metrics(y[te], proba, classes, schema.costs), metric))
             log(f"compare: cv {role} ({family}) fold {i}/{folds} {metric}={scores[-1]:.4f} "
                 f"({time.perf_counter() - t0:.1f}s)")
         out["scores"][role] = scores

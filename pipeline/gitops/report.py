@@ -28,6 +28,7 @@ from pipeline.gitops.report_inputs import (
 )
 from pipeline.gitops.report_layout import Section, assemble, load
 from pipeline.gitops.report_model import (
+    cost_section,
     cv_section,
     figures_section,
     flips_section,
@@ -124,7 +125,8 @@ def build(params: dict[str, Any], params_path: str, out: Path, base: str | None 
         sections.append(Section(context_line(comparison)))
         sections.append(gate_section(comparison))
         sections.append(metrics_section(comparison, critical))
-        sections += [s for s in (flips_section(comparison), figures_section(comparison, out),
+        sections += [s for s in (cost_section(comparison), flips_section(comparison),
+                                 figures_section(comparison, out),
                                  cv_section(comparison)) if s]
     sections += [s for s in (validation_section(validation, verr), drift_section(drift, derr, out)) if s]
     sections.append(data_section(params, base, commit))

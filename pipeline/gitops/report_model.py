@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.markdown import cell, details, num, table
+from pipeline.core.metrics import higher_is_better
 from pipeline.gitops.report_layout import ROW_CAP, Section, image, pvalue
 
 HEADLINE = ("accuracy", "balanced_accuracy", "f1_weighted", "f1_macro", "precision_weighted",
-            "recall_weighted", "roc_auc", "gini", "ks", "log_loss", "brier")
+            "recall_weighted", "roc_auc", "gini", "ks", "log_loss", "brier", "expected_cost")
 
 
 def interval_level(c: dict) -> float:
@@ -76,7 +77,7 @@ def metrics_section(c: dict, critical: str | None) -> Section:
     low, high = (c.get("confidence_interval") or [None, None])[:2]
     names = [n for n in HEADLINE if n in metrics]
     extra = [f"{s}_{critical}" for s in ("recall", "precision", "f1")] if critical else []
-    extra += list(gate.get("max_drop") or {})
+    extra += [*(gate.get("max_drop") or {}), *(gate.get("max_increase") or {})]
     names += [n for n in dict.fromkeys(extra) if n in metrics and n not in names]
     if primary in names:
         names.remove(primary)
@@ -84,7 +85,7 @@ def metrics_section(c: dict, critical: str | None) -> Section:
 
     def row(name: str) -> list[str]:
         m = metrics[name]
-        lower = name in ("log_loss", "brier")
+        lower = not higher_is_better(name)
         label = f"**{name}**" if name == primary else name
         ci = f"{num(low, sign=True)} to {num(high, sign=True)}" if name == primary and has_champ else ""
         return [label + (" (lower is better)" if lower else ""), num(m.get("champion")),
@@ -102,6 +103,35 @@ def metrics_section(c: dict, critical: str | None) -> Section:
         body += ["", details("Per class: precision, recall, F1 (champion → challenger)",
                              table(["class", "precision", "recall", "F1"], per_class, "lrrr"))]
     return Section("\n".join(body))
+
+
+def cost_section(c: dict) -> Section | None:
+    """The cost of errors (params.yaml schema.costs): the matrix, and what each model's decisions cost
+    per applicant on the evaluation rows, with the paired interval of the difference."""
+    costs = c.get("costs")
+    if not isinstance(costs, dict) or not costs.get("matrix"):
+        return None
+    matrix = costs["matrix"]
+    classes = list(matrix)
+    m = (c.get("metrics") or {}).get("expected_cost") or {}
+    low, high = (costs.get("interval") or [None, None])[:2]
+    if m.get("champion") is not None:
+        said = (f"champion {num(m['champion'])}, challenger {num(m.get('challenger'))} "
+                f"({num(m.get('delta'), sign=True)}" + (f", {costs.get('confidence', 0.95):.0%} CI "
+                f"{num(low, sign=True)} to {num(high, sign=True)}" if low is not None else "") + ")")
+    else:
+        said = f"challenger {num(m.get('challenger'))}"
+    gate = c.get("gate") or {}
+    judged = c.get("primary_metric") == "expected_cost" or "expected_cost" in (gate.get("max_increase") or {})
+    lines = ["### Cost of errors", "",
+             f"Expected cost per applicant (lower is better): {said}; the cheapest single decision "
+             f"for everyone costs {num(costs.get('trivial'))}. "
+             + ("The gate judges it." if judged else "Shown, not judged by the gate (`gate.primary_metric: "
+                "expected_cost` or `gate.max_increase: {expected_cost: …}` make it count)."), "",
+             table(["actual \\ predicted", *map(cell, classes)],
+                   [[f"**{cell(a)}**", *(f"{float(matrix[a][p]):g}" for p in classes)] for a in classes],
+                   "l" + "r" * len(classes))]
+    return Section("\n".join(lines))
 
 
 def cv_section(c: dict) -> Section | None:

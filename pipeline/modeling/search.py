@@ -46,9 +46,10 @@ def study(train_cfg: dict[str, Any], seed: int, maximize: bool):
 
 def search(family: str, cfg: dict[str, Any], train_cfg: dict[str, Any], metric: str, classes: list[str],
            y_val, fit_score: Callable, seed: int, log: Callable[[str], None],
-           warm_hp: dict[str, Any] | None = None) -> dict[str, Any]:
+           warm_hp: dict[str, Any] | None = None, costs: Any = None) -> dict[str, Any]:
     """Run the trials; the best one (score, params, `finish` giving the estimator to save, its
-    validation probabilities), every trial's record and the seconds each took.
+    validation probabilities), every trial's record and the seconds each took. `costs`: the cost
+    matrix (schema.costs) when the metric is the expected cost.
 
     `fit_score(hp, on_round)` fits one trial and returns (validation probabilities, finish); a
     warm start (`warm_hp`) is one trial with the base model's hyperparameters."""
@@ -84,7 +85,7 @@ def search(family: str, cfg: dict[str, Any], train_cfg: dict[str, Any], metric: 
             log(f"[{family}] trial {trial.number + 1}/{n_trials} pruned at round {seen['round']} "
                 f"({time.perf_counter() - t0:.1f}s, {time.perf_counter() - started:.0f}s total)")
             raise
-        values = classification_metrics(y_val, proba, classes)
+        values = classification_metrics(y_val, proba, classes, costs)
         value = lookup(values, metric)
         history.append({"params": hp, metric: round(value, 6), "rounds": seen["round"] or None,
                         "pruned": False})

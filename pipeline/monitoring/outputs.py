@@ -21,7 +21,7 @@ FILES = {"history": MONITOR_HISTORY.name, "latest": MONITOR_LATEST.name, "plot":
 # Columns every history row has; per-class F1 columns (f1_<class>) follow the schema's classes.
 HISTORY_KEY = ("model_sha", "period")
 HISTORY_COLUMNS = ["model_version", "model_sha", "period", "run_date", "rows", "labelled_rows",
-                   "accuracy", "f1_weighted", "roc_auc", "ece", "estimated_accuracy",
+                   "accuracy", "f1_weighted", "roc_auc", "ece", "expected_cost", "estimated_accuracy",
                    "low_confidence_count", "low_confidence_share", "drift_share", "drifted_features",
                    "drift_recommendation", "prediction_drift"]
 
@@ -152,9 +152,11 @@ def issue_markdown(report: dict[str, Any]) -> str:
         lines.append("")
     else:
         lines += ["No alerts.", ""]
+    cost = any(p.get("expected_cost") is not None for p in report["periods"])  # schema.costs set
     lines += ["### Periods", "",
-              "| period | rows | accuracy | estimated | f1 weighted | ECE | low-conf. | drift share |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "| period | rows | accuracy | estimated | f1 weighted | ECE | "
+              + ("expected cost | " if cost else "") + "low-conf. | drift share |",
+              "| --- |" + " ---: |" * (8 if cost else 7)]
 
     def f(v, spec=".4f"):
         return "–" if v is None else format(v, spec)
@@ -162,7 +164,8 @@ def issue_markdown(report: dict[str, Any]) -> str:
     for p in report["periods"]:
         lines.append(f"| {p['period']} | {p['rows']} | {f(p.get('accuracy'))} | "
                      f"{estimate_text(p)} | {f(p.get('f1_weighted'))} | {f(p.get('ece'))} | "
-                     f"{p['low_confidence_count']} | {f(p.get('drift_share'), '.2f')} |")
+                     + (f"{f(p.get('expected_cost'))} | " if cost else "")
+                     + f"{p['low_confidence_count']} | {f(p.get('drift_share'), '.2f')} |")
     ab = report.get("ab_test")
     if ab and "difference" in ab:
         lines += ["", f"### Retrospective A/B: {ab['current']} vs {ab['previous']}", "",
@@ -198,6 +201,8 @@ def prometheus_text(report: dict[str, Any]) -> str:
                "f1_weighted")
     per_period("model_roc_auc", "One-vs-rest weighted ROC-AUC on a labelled period.", "roc_auc")
     per_period("model_calibration_error", "Expected calibration error of the top-class confidence.", "ece")
+    per_period("model_expected_cost", "Mean cost per applicant of the decisions (params schema.costs).",
+               "expected_cost")
     per_period("model_estimated_accuracy", "Label-free accuracy estimate (calibrated confidence).",
                "estimated_accuracy")
     per_period("model_low_confidence_predictions", "Predictions whose top-class probability is below "

@@ -125,9 +125,9 @@ def score_period(path: Path, frame, model, schema, cfg: dict[str, Any], calibrat
             y = schema.class_index(frame.loc[labelled, schema.target])
         except PipelineError as exc:
             raise PipelineError(f"{path}: {exc}") from None
-        m = classification_metrics(y, proba[labelled], classes)
+        m = classification_metrics(y, proba[labelled], classes, schema.costs)
         row.update({k: m[k] for k in ("accuracy", "balanced_accuracy", "f1_weighted", "f1_macro",
-                                      "roc_auc", "log_loss", "brier")})
+                                      "roc_auc", "log_loss", "brier", "expected_cost") if k in m})
         row["f1_per_class"] = {c: m["per_class"][c]["f1"] for c in classes}
         row["per_class"] = m["per_class"]
         row["ece"] = ece(y, proba[labelled])

@@ -217,6 +217,9 @@ def run_stage(params: dict[str, Any], output: Path = DRIFT) -> dict[str, Any]:
     card_metrics, held_out = None, None
     if prod is not None:
         card_metrics = ((prod.card.get("metrics") or {}).get("test")) or None
+        if card_metrics and (prod.card.get("schema") or {}).get("costs") != schema.cost_table():
+            # its expected cost was priced by another matrix: not comparable with today's
+            card_metrics = {k: v for k, v in card_metrics.items() if k != "expected_cost"}
         if lengths:  # read in memory (a streamed reference gets no model outputs: see analyse)
             keep, base["reference"]["predictions"] = held_out_rows(ref_files, lengths, prod.card)
             held_out = reference[keep] if keep is not None else None

@@ -44,7 +44,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         write_json,
         write_text,
     )
-    from pipeline.core.metrics import classification_metrics, rounded
+    from pipeline.core.metrics import classification_metrics, rounded, trivial_expected_cost
     from pipeline.core.schema import from_params
 
     schema = from_params(params)
@@ -55,11 +55,16 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     y = schema.class_index(test[schema.target])
     with one_blas_thread():
         proba = predict_proba(model, test, schema)
-    metrics = rounded(classification_metrics(y, proba, classes))
+    metrics = rounded(classification_metrics(y, proba, classes, schema.costs))
     metrics["selected"] = family
     metrics["primary_metric"] = P.section(params, "train").get("primary_metric", "accuracy")
     metrics["validation"] = {f: r["validation_score"] for f, r in reports.items()}
     metrics["majority_baseline"] = round(float((y == _mode(y)).mean()), 6)
+    manifest = read_json(MANIFEST)
+    counts = (manifest.get("class_counts") or {}).get("train") or {}
+    priors = [counts.get(c, 0) for c in classes]
+    if schema.costs is not None and sum(priors):  # the cheapest single decision for everyone
+        metrics["trivial_expected_cost"] = round(trivial_expected_cost(y, priors, schema.costs), 6)
 
     write_bytes(MODEL, (CANDIDATES / f"{family}.skops").read_bytes())
 
@@ -78,7 +83,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     plots.calibration_png(FIGURES / "calibration.png", cal, f"Calibration ({family})")
     write_json(METRICS, metrics)
 
-    card = model_card.build(family, MODEL, schema, read_json(MANIFEST), reports[family],
+    card = model_card.build(family, MODEL, schema, manifest, reports[family],
                             params, metrics)
     write_json(CARD_JSON, card)
     write_text(CARD_MD, model_card.markdown(card))

@@ -75,7 +75,7 @@ def run(params: dict[str, Any], family: str, log=lambda line: None) -> dict[str,
 
 def _run(params: dict[str, Any], family: str, log, client=None, dask_cfg=None) -> dict[str, Any]:
     from pipeline.core.files import read_frame, save_model, write_json
-    from pipeline.core.metrics import classification_metrics, lookup, rounded
+    from pipeline.core.metrics import classification_metrics, lookup, require_costs, rounded
     from pipeline.core.schema import from_params
     from pipeline.modeling.search import search
     from pipeline.modeling.trials import binned, fit_sklearn, fit_trial
@@ -88,6 +88,7 @@ def _run(params: dict[str, Any], family: str, log, client=None, dask_cfg=None) -
     train_cfg = P.section(params, "train")
     seed, n_jobs = int(params.get("seed", 0)), int(train_cfg.get("n_jobs", 2))
     metric = train_cfg.get("primary_metric", "accuracy")
+    require_costs(metric, schema.costs, "train.primary_metric")
     classes = list(schema.classes)
     if client is not None:
         from pipeline.modeling import cluster
@@ -137,7 +138,8 @@ def _run(params: dict[str, Any], family: str, log, client=None, dask_cfg=None) -
         def fit_score(hp: dict[str, Any], on_round):
             return fit_trial(family, hp, data, bins, cfg, seed, n_jobs, init, on_round)
 
-    found = search(family, cfg, train_cfg, metric, classes, data["yv"], fit_score, seed, log, warm_hp)
+    found = search(family, cfg, train_cfg, metric, classes, data["yv"], fit_score, seed, log, warm_hp,
+                   schema.costs)
     best, history, started = found["best"], found["history"], found["started"]
     seconds_per_trial = found["seconds_per_trial"]
     with one_blas_thread():
@@ -145,7 +147,7 @@ def _run(params: dict[str, Any], family: str, log, client=None, dask_cfg=None) -
     # the cluster's trial model is the saved one; locally the saved one is scored again (LightGBM's
     # is refitted for the chosen rounds)
     proba = best["proba"] if client is not None else model.named_steps["model"].predict_proba(data["Xv"])
-    values = classification_metrics(data["yv"], proba, classes)
+    values = classification_metrics(data["yv"], proba, classes, schema.costs)
     est = model.named_steps["model"]
     if family == "lightgbm" and client is None:  # refitted for exactly the chosen rounds
         best_iteration = est.n_estimators + (init.current_iteration() if init is not None else 0)

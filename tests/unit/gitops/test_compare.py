@@ -376,6 +376,44 @@ def test_a_clearly_better_challenger_is_promoted_with_cross_validation(reproduce
     assert "3-fold cross-validation" in text
 
 
+@pytest.mark.slow
+def test_the_cost_of_errors_from_evaluate_to_the_gate_and_the_report(reproduced, tmp_path, monkeypatch,
+                                                                      capsys):
+    """The example's schema.costs: evaluate writes the expected cost (metrics, card), and a gate on
+    expected_cost with a max_increase guard promotes a cheaper challenger, shown in the report."""
+    project = _copy(reproduced, tmp_path)
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    assert 0 < metrics["expected_cost"] < metrics["trivial_expected_cost"]
+    card = json.loads((project / "models/model_card.json").read_text())
+    assert card["schema"]["costs"]["Alto"] == {"Bajo": 10.0, "Medio": 5.0, "Alto": 0.0}
+    assert "## Cost of errors" in (project / "models/model_card.md").read_text()
+    monkeypatch.chdir(project)
+    assert pipeline_cli.main(["summary"]) == 0
+    assert f"expected cost {metrics['expected_cost']:.4f} per applicant" in capsys.readouterr().out
+
+    good = _logistic(project)
+    _install(project, _logistic(project, rows=24), "tiny sample")
+    run(["dvc", "commit", "-f", "-q", "evaluate"], project)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "a weak champion"], project)
+    _install(project, good, "full training split")
+    write_params(project, {"gate": {"primary_metric": "expected_cost",
+                                    "max_increase": {"expected_cost": 0.05}}})
+    code, result = _compare(project, monkeypatch, "--base", "HEAD")
+    assert code == 0 and result["primary_metric"] == "expected_cost" and not result["higher_is_better"]
+    cost = result["metrics"]["expected_cost"]
+    low, high = result["costs"]["interval"]
+    assert cost["challenger"] < cost["champion"] and low <= cost["delta"] <= high < 0
+    assert result["decision"] == "promote", result["reasons"]
+    assert [c["passed"] for c in result["checks"] if c["name"] == "expected_cost"] == [True, True, True]
+    assert result["costs"]["matrix"]["Alto"]["Bajo"] == 10.0
+    assert result["trivial_baseline"] == result["costs"]["trivial"] > cost["challenger"]
+    assert pipeline_cli.main(["report"]) == 0
+    text = (project / "reports/report.md").read_text()
+    assert "### Cost of errors" in text and "The gate judges it." in text
+    assert f"champion {cost['champion']:.4f}, challenger {cost['challenger']:.4f}" in text
+
+
 # --- leakage -------------------------------------------------------------------------------------
 
 

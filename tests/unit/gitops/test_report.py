@@ -262,3 +262,28 @@ def test_images_link_to_the_repository_at_a_commit(tmp_path, monkeypatch):
     assert out.splitlines() == [f"![Confusion]({base}/reports/figures/confusion.png?raw=true)",
                                 f"![Drift]({base}/reports/drift/drift.png?raw=true)",
                                 "![Elsewhere](https://example.org/x.png)"]
+
+
+def test_the_cost_of_errors_shows_the_matrix_and_both_models_cost():
+    from pipeline.gitops.report_model import cost_section, metrics_section
+
+    c = comparison()
+    assert cost_section(c) is None  # no schema.costs: no section
+    matrix = {"Bajo": {"Bajo": 0.0, "Medio": 1.0, "Alto": 1.0},
+              "Medio": {"Bajo": 2.0, "Medio": 0.0, "Alto": 1.0},
+              "Alto": {"Bajo": 10.0, "Medio": 5.0, "Alto": 0.0}}
+    c["metrics"]["expected_cost"] = {"champion": 0.3125, "challenger": 0.2871, "delta": -0.0254}
+    c["costs"] = {"matrix": matrix, "trivial": 0.818, "interval": [-0.041, -0.009], "confidence": 0.95}
+    text = cost_section(c).full
+    assert "champion 0.3125, challenger 0.2871 (-0.0254, 95% CI -0.0410 to -0.0090)" in text
+    assert "the cheapest single decision for everyone costs 0.8180" in text
+    assert "| **Alto** | 10 | 5 | 0 |" in text and "| actual \\ predicted | Bajo | Medio | Alto |" in text
+    assert "not judged by the gate" in text
+    c["gate"]["max_increase"] = {"expected_cost": 0.05}
+    assert "The gate judges it." in cost_section(c).full
+    metrics = metrics_section(c, "Alto").full
+    assert "| expected_cost (lower is better) | 0.3125 | 0.2871 | -0.0254 |" in metrics
+    first = comparison("no_champion", champion=False)
+    first["metrics"]["expected_cost"] = {"champion": None, "challenger": 0.2871, "delta": None}
+    first["costs"] = {"matrix": matrix, "trivial": 0.818, "interval": None}
+    assert "(lower is better): challenger 0.2871;" in cost_section(first).full

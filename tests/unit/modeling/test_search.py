@@ -88,3 +88,31 @@ def test_search_space_is_seeded_and_typed():
     pruning = {"pruning": {"startup_trials": 1, "warmup_rounds": 5, "interval_rounds": 1}}
     assert isinstance(study(pruning, 0, True).pruner, optuna.pruners.MedianPruner)
     assert isinstance(study({}, 0, True).pruner, optuna.pruners.NopPruner)
+
+
+def test_the_search_keeps_the_lowest_cost_trial_when_the_metric_is_the_expected_cost():
+    """Three trials: the most accurate one misses Alto applicants (10 each); the expected cost keeps
+    the one that misses none, and Optuna's study minimises."""
+    from pipeline.modeling.search import search
+
+    costs = ((0.0, 1.0, 1.0), (2.0, 0.0, 1.0), (10.0, 5.0, 0.0))
+    y = np.array([0] * 60 + [1] * 25 + [2] * 15)
+    eye = np.eye(3)
+    accurate = y.copy()
+    accurate[85:90] = 0  # 5 Alto called Bajo: 95 % accurate, cost 0.50
+    cautious = y.copy()
+    cautious[:12] = 2  # 12 false alarms: 88 % accurate, cost 0.12
+    middling = y.copy()
+    middling[:8] = 1
+    middling[85:87] = 1  # cost (8 + 10) / 100 = 0.18
+    outputs = iter([eye[accurate], eye[cautious], eye[middling]])
+
+    def fit_score(hp, on_round):
+        return next(outputs), lambda: hp
+
+    cfg = {"n_trials": 3, "search": {"C": [0.1, 1.0, 10.0]}}
+    found = search("logistic", cfg, {"pruning": None}, "expected_cost", ["Bajo", "Medio", "Alto"], y,
+                   fit_score, 0, lambda line: None, costs=costs)
+    assert found["best"]["score"] == pytest.approx(0.12)
+    assert [t["expected_cost"] for t in found["history"]] == pytest.approx([0.50, 0.12, 0.18])
+    assert np.array_equal(found["best"]["proba"], eye[cautious])

@@ -293,6 +293,12 @@ def test_prometheus_file_and_rules(project: Path):
     acc = {labels["period"]: v for labels, v in families["model_accuracy"]}
     assert acc == pytest.approx({p["period"]: p["accuracy"] for p in report["periods"]}, abs=1e-9)
     assert all(labels["model_version"] == "v1.0.0" for labels, _ in families["model_accuracy"])
+    # schema.costs is set in the example: each labelled period's cost per applicant, as a gauge too,
+    # and it grows when the policy changes (more high-risk applicants missed)
+    cost = {labels["period"]: v for labels, v in families["model_expected_cost"]}
+    assert cost == pytest.approx({p["period"]: p["expected_cost"] for p in report["periods"]}, abs=1e-9)
+    assert 0 < cost["2024-04"] < cost["2024-06"]
+    assert "| expected cost |" in (project / "reports/monitoring/issue.md").read_text()
     below = dict((labels["metric"], v) for labels, v in families["model_periods_below_floor"])
     assert below == {"accuracy": 2.0}
     assert families["model_retrain_due"] == [({"model_version": "v1.0.0"}, 1.0)]

@@ -60,6 +60,27 @@ def test_policy_change_is_concept_drift_not_data_drift():
     assert not result["prediction_drift"]["drifted"]
 
 
+def test_concept_drift_judges_the_expected_cost_when_it_is_the_metric():
+    import dataclasses
+
+    from pipeline.errors import PipelineError
+
+    reference = _batches("policy_change", ["2024-01", "2024-02", "2024-03"], 3000, seed=1)
+    current = simulate("2024-09", 4000, "policy_change", seed=2)
+    model = _model(reference)
+    cfg = {**CFG, "concept": {**CFG["concept"], "metric": "expected_cost"}}
+    # a card from before schema.costs has no expected cost: the reference rows stand in
+    concept = model_drift.concept_drift(model, reference, current, SCHEMA, cfg, {"accuracy": 0.87})
+    perf = concept["performance"]
+    assert perf["metric"] == "expected_cost" and perf["current"] == perf["expected_cost"]
+    assert perf["reference_source"].startswith("reference rows")
+    low, high = perf["current_ci"]
+    assert low < perf["current"] < high and low > perf["reference"]  # a higher cost is the worse one
+    assert perf["degraded"] and concept["drifted"]
+    with pytest.raises(PipelineError, match=r"params\.yaml: drift\.concept\.metric .*needs a cost matrix"):
+        model_drift.concept_drift(model, reference, current, dataclasses.replace(SCHEMA, costs=None), cfg)
+
+
 def test_salary_inflation_is_data_drift_not_concept_drift():
     result = _analyse("salary_inflation", "2025-06")  # ≈ 19 % higher salaries and property values
     assert {"salario_mensual", "valor_inmueble"} <= set(result["drifted_features"])
