@@ -42,6 +42,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("compare", "champion (model at a git revision) vs challenger (work tree)"),
     ("report", "write the pull-request comment (markdown) from the reports"),
     ("rollback-check", "pull requests: is this model an earlier registered version?"),
+    ("champion", "write models/champion.json: the production model prepare and train build on"),
     ("commit-back", "CI: commit dvc.lock and the git-tracked outputs, push them"),
     ("promote", "apply a merge's verdict to the registry (promote, keep, rollback)"),
     ("versions", "list the registered model versions and rollbacks"),

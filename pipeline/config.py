@@ -28,6 +28,9 @@ CANDIDATES = Path("models/candidates")
 MODEL = Path("models/model.skops")
 CARD_JSON = Path("models/model_card.json")
 CARD_MD = Path("models/model_card.md")
+# the production model ("the champion") prepare and train build on: git-tracked, written by the
+# `champion` command (not a stage: it reads the registry), a declared input of prepare and train
+CHAMPION = Path("models/champion.json")
 
 REPORTS = Path("reports")
 VALIDATION = REPORTS / "validation.json"

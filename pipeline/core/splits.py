@@ -27,22 +27,31 @@ def window(files: list[Path], cfg: dict[str, Any]) -> list[Path]:
     raise PipelineError(f"params.yaml: window.strategy '{strategy}': expected one of {STRATEGIES}")
 
 
-def split(frames: list, schema: Schema, cfg: dict[str, Any], seed: int):
+def split(frames: list, schema: Schema, cfg: dict[str, Any], seed: int, fresh=frozenset()):
     """Stratified, seeded, all held-out rows from the newest batch: the test set (which no candidate
     sees) and the validation set (early stopping and model selection) are both drawn from it, so
     selection optimises for the present, not for the months that dominate the window; every older
-    batch trains."""
+    batch trains. An older batch in `fresh` (stems of batches the champion never trained on) also
+    gives `test_size` of its rows to the test set: rows neither model learned from, so the gate
+    judges on more evidence."""
     import pandas as pd
     from sklearn.model_selection import train_test_split
 
     *older, newest = frames
+    kept, held = [], []
+    for frame in older:
+        if len(frame) >= 2 and str(frame[BATCH].iloc[0]) in fresh:
+            frame, out = train_test_split(frame, test_size=cfg["test_size"], random_state=seed,
+                                          stratify=strata(frame, schema))
+            held.append(out)
+        kept.append(frame)
     rest, test = train_test_split(
         newest, test_size=cfg["test_size"], random_state=seed, stratify=strata(newest, schema)
     )
     fit, val = train_test_split(
         rest, test_size=cfg["val_size"], random_state=seed, stratify=strata(rest, schema)
     )
-    return pd.concat([*older, fit], ignore_index=True), val, test
+    return pd.concat([*kept, fit], ignore_index=True), val, pd.concat([*held, test], ignore_index=True)
 
 
 def row_masks(frames: dict[str, Any], batch: str, n_rows: int) -> dict[str, str]:

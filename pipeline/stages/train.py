@@ -2,8 +2,8 @@
 cluster), run the search (pipeline.modeling.search), save the best candidate and its report.
 
 Candidates are chosen on the validation split; the test split is untouched. With train.strategy
-warm_start a booster continues from the production model of its family, early-stopping on the
-validation rows that model never learned from.
+warm_start a booster continues from the champion (models/champion.json, fetched by md5) when it is
+of its family, early-stopping on the validation rows that model never learned from.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pipeline.config import (
     CANDIDATE_REPORTS,
     CANDIDATES,
     CARD_JSON,
+    CHAMPION,
     MANIFEST,
-    MODEL,
     TIMINGS,
     TRAIN_SET,
     VAL_SET,
@@ -28,26 +28,49 @@ from pipeline.modeling.estimators import build_estimator, build_preprocessor, on
 
 
 def _warm_start_base(family: str):
-    """The production model to continue boosting from, when it is of the same family."""
-    from pipeline.core.files import load_model
+    """The champion (models/champion.json) to continue boosting from, when it is of the same family:
+    fetched by the md5 the pointer pins and checked, never the work tree's models/model.skops (an
+    undeclared input that evaluate rewrites). Returns the model, its bytes' sha256 and the pointer."""
+    import hashlib
 
-    if family not in ("xgboost", "lightgbm") or not MODEL.exists():
-        return None
-    prod = load_model(MODEL)
+    from pipeline.core import champion as pointer
+    from pipeline.core.artifact import fetch_md5
+    from pipeline.core.files import load_model_bytes
+
+    champ = pointer.read(CHAMPION)["champion"]
+    if family not in ("xgboost", "lightgbm") or champ is None:
+        return None, None, None
+    data = fetch_md5(champ["md5"], f"{CHAMPION}: the warm-start base model")
+    prod = load_model_bytes(data, f"{CHAMPION}: the warm-start base model (md5 {champ['md5']})")
     kind = type(prod.named_steps["model"]).__module__.split(".")[0]
-    return prod if kind == family else None
+    return (prod, hashlib.sha256(data).hexdigest(), champ) if kind == family else (None, None, None)
 
 
-def _unseen_by_base(val, log):
+def _base_card(champ: dict[str, Any], digest: str) -> dict[str, Any]:
+    """The base model's card: from git at the pointer's commit, else the work tree's when it describes
+    these very bytes (its sha256); any other card would name the wrong training rows."""
+    import json
+
+    from pipeline.core.files import read_json
+    from pipeline.core.git import show
+
+    text = show(champ["commit"], CARD_JSON.as_posix())
+    card = json.loads(text) if text else (read_json(CARD_JSON) if CARD_JSON.exists() else None)
+    recorded = ((card or {}).get("model") or {}).get("sha256")
+    if recorded != digest:
+        raise PipelineError(f"{CARD_JSON}@{champ['commit'][:12]}: "
+                            f"{'missing' if card is None else f'describes sha256 {str(recorded)[:12]}'}"
+                            f", not the warm-start base (sha256 {digest[:12]}): cannot tell which "
+                            "validation rows it trained on")
+    return card
+
+
+def _unseen_by_base(val, card: dict[str, Any], log):
     """Validation rows the warm-start base never learned from (its card's split masks): early
     stopping on rows it trained on would stop late and flatter the continued model."""
     from pipeline.core.files import read_json
     from pipeline.core.splits import unseen_rows
 
-    if not CARD_JSON.exists():
-        raise PipelineError(f"{CARD_JSON}: the warm-start base model's card is missing: cannot tell "
-                            "which validation rows it trained on")
-    card = read_json(CARD_JSON)
     current = {Path(f["path"]).stem: f.get("sha256") for f in read_json(MANIFEST)["files"]}
     keep, info = unseen_rows(val, card, current, VAL_SET, "the warm-start base model")
     for e in info["excluded"]:
@@ -115,16 +138,18 @@ def _run(params: dict[str, Any], family: str, log, client=None, dask_cfg=None) -
             return proba, lambda: est
     else:
         train, val = read_frame(TRAIN_SET), read_frame(VAL_SET)
-        base = _warm_start_base(family) if train_cfg.get("strategy") == "warm_start" else None
+        base, digest, champ = (_warm_start_base(family) if train_cfg.get("strategy") == "warm_start"
+                               else (None, None, None))
         init, warm_hp = None, None
         if base is not None:
-            val = _unseen_by_base(val, log)
+            val = _unseen_by_base(val, _base_card(champ, digest), log)
             pre = base.named_steps["preprocess"]
             warm_hp = {k: v for k, v in base.named_steps["model"].get_params().items()
                        if k in (cfg.get("search") or {})}
             init = base.named_steps["model"]
             init = init.get_booster() if family == "xgboost" else init.booster_
-            log(f"[{family}] warm start from {MODEL}")
+            log(f"[{family}] warm start from the champion {champ['version'] or champ['rev']} "
+                f"(md5 {champ['md5']}, {CHAMPION})")
         else:
             pre = build_preprocessor(schema, scale=family == "logistic").fit(train[schema.features])
         data = {

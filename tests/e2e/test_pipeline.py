@@ -162,9 +162,12 @@ def test_warm_start_continues_boosting_from_production(tmp_path):
     params["models"] = {"xgboost": params["models"]["xgboost"]}  # a single family
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
     run(["dvc", "repro"], project)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-q", "-m", "first model"], project)
+    assert "champion: main" in cli(["champion"], project).stdout  # the pointer names it by md5
     simulate_batches(project / "data" / "batches", ["2024-04"], 1200)
     write_params(project, {"train": {"strategy": "warm_start"}})
-    run(["dvc", "repro"], project)
+    assert "warm start from the champion main (md5" in run(["dvc", "repro"], project).stdout
     report = json.loads((project / "reports" / "candidates" / "xgboost.json").read_text())
     assert report["strategy"] == "warm_start"
     code = ("from pipeline.core.files import load_model; m = load_model('models/model.skops');"

@@ -127,6 +127,7 @@ def make_project(base: Path, periods: list[str] | None = None, rows: int = 1200,
     simulate_batches(project / "data" / "batches",
                      periods or ["2024-01", "2024-02", "2024-03"], rows, suffix=suffix)
     write_params(project, deep_merge(FAST_PARAMS if fast else {}, overrides or {}))
+    write_null_champion(project)
     if git:
         run(["git", "init", "-q", "-b", "main"], project)
         run(["dvc", "init", "-q"], project)
@@ -134,6 +135,17 @@ def make_project(base: Path, periods: list[str] | None = None, rows: int = 1200,
         run(["git", "add", "-A"], project)
         run(["git", "commit", "-q", "-m", "initial project"], project)
     return project
+
+
+def write_null_champion(project: Path) -> None:
+    """models/champion.json as a new project has it: no champion. The library reads a missing file
+    the same way, but DVC refuses to run a stage whose declared dependency is absent."""
+    from pipeline.config import CHAMPION
+    from pipeline.core import champion
+
+    path = project / CHAMPION
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(champion.render(champion.null("a new project: no production model yet")))
 
 
 def copy_project(src: Path, base: Path) -> Path:
