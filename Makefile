@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install lock run retrain example-remote test test-fast lint bench clean dvc-remote dvc-plugin \
+.PHONY: install lock run retrain champion example-remote test test-fast lint bench clean dvc-remote dvc-plugin \
 	dvc-pull dvc-push monitor site changes monitoring-restore monitoring-publish
 
 ## install: create .venv and install the locked dependencies (uv, with a plain-pip fallback)
@@ -36,9 +36,14 @@ run: install
 	dvc repro
 	$(PY) -m pipeline summary
 
+## champion: write models/champion.json, the production model prepare and train build on (the
+## registry's prod stage by md5; unchanged champion = unchanged file). Run before `dvc repro`.
+champion: install
+	$(PY) -m pipeline champion
+
 ## retrain: train every stage from scratch, to watch it (float bytes may differ across CPUs: the
 ## DVC remote, not retraining, is the source of truth for what was approved)
-retrain: install
+retrain: champion
 	dvc repro --force
 	$(PY) -m pipeline summary
 

@@ -43,8 +43,7 @@ def find(params: dict[str, Any], rev: str | None = None) -> dict[str, Any]:
         return pointer.null(f"revision '{ref.rev}' does not exist yet: no production model")
     md5 = lock_md5(show(commit, DVC_LOCK.as_posix()), reg.artifact)
     if md5 is None:
-        return pointer.null(f"{DVC_LOCK}@{ref.rev} ({commit[:12]}) pins no {reg.artifact}: "
-                            "no production model yet")
+        return pointer.null(f"{DVC_LOCK}@{ref.rev} pins no {reg.artifact}: no production model yet")
     since = pinned_since(commit, reg.artifact, md5)
     card = card_at(since)
     if card is None:

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import DVC_LOCK
+from pipeline.config import CHAMPION, DVC_LOCK
 from pipeline.core.git import git
 from pipeline.core.git import run as git_run
 from pipeline.errors import PipelineError
@@ -16,9 +16,9 @@ from pipeline.errors import PipelineError
 
 def commit_back(branch: str | None, remote: str, message: str,
                 include: list[str] | None = None) -> dict[str, Any]:
-    """Commit dvc.lock, the git-tracked pipeline outputs and the `include` paths (the comparison — the
-    verdict travels with the exact model it judged — and its figures, which the report links at this
-    commit); push them to the PR branch.
+    """Commit dvc.lock, the git-tracked pipeline outputs, the champion pointer and the `include`
+    paths (the comparison — the verdict travels with the exact model it judged — and its figures,
+    which the report links at this commit); push them to the PR branch.
 
     Returns `head`, the commit that now carries this run's outputs on the branch (None when the branch
     moved on to new inputs: that newer commit's own run reports), `pushed` and a `message` line.
@@ -36,7 +36,9 @@ def commit_back(branch: str | None, remote: str, message: str,
         # models/candidates hashes them too, so a clone without them would re-run the stage
         ignores = {os.path.relpath(Path(out.fs_path).parent / ".gitignore", repo.root_dir)
                    for out in outs if out.use_cache}
-    extra = {os.path.normpath(p) for p in include or []}
+    # the champion pointer is an input of prepare and train that CI rewrites before `dvc repro`:
+    # dvc.lock pins its hash, so it travels with dvc.lock
+    extra = {os.path.normpath(p) for p in [*(include or []), CHAMPION.as_posix()]}
     paths = [DVC_LOCK.as_posix(), *sorted(p for p in tracked | ignores | extra if Path(p).exists())]
     base = git("rev-parse", "HEAD").strip()
     if branch:

@@ -177,7 +177,11 @@ def test_warm_start_continues_boosting_from_production(tmp_path):
     # validation comes from the new batch, which the base never saw: every row stays
     manifest = json.loads((project / "data" / "prepared" / "manifest.json").read_text())
     assert report["val_rows"] == manifest["rows"]["val"]
-    # same batches, another seed: the new validation rows include rows the base trained on; they go
+    # the continued model becomes the champion; same batches, another seed: the new validation rows
+    # include rows the base (now trained on 2024-04 too) learned from; they go
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-q", "-m", "continued model"], project)
+    assert "trained on 4 batch files" in cli(["champion"], project).stdout
     write_params(project, {"seed": 43})
     out = run(["dvc", "repro"], project).stdout
     assert "validation rows left out: rows in the warm-start base model's training or validation" in out

@@ -63,3 +63,25 @@ def test_a_champion_trained_on_every_batch_changes_nothing(project):
     params = P.load(ROOT / "params.yaml")
     champion_of(PERIODS)
     assert per_file(run(params))["2024-03"] == (0, None)
+
+
+def test_compare_judges_on_every_held_out_row_neither_model_learned_from(project):
+    """The champion's card lists January and February with its split masks; March and April are new
+    to it: compare keeps every test row of both (240), and none of a batch the champion trained on."""
+    import pandas as pd
+
+    from pipeline.core.splits import unseen_rows
+
+    params = P.load(ROOT / "params.yaml")
+    champion_of(PERIODS[:2])
+    summary = run(params)
+    card = {"data": {"files": [e for e in summary["files"] if e["path"].endswith(("01.csv", "02.csv"))]}}
+    current = {e["path"].split("/")[-1][:7]: e["sha256"] for e in summary["files"]}
+    test = read_frame(TEST_SET)
+    keep, info = unseen_rows(test, card, current, TEST_SET)
+    assert info["rows"] == len(test) == 240 and info["batches"] == {"2024-03": 120, "2024-04": 120}
+    # a test row from a batch the champion trained on is still left out
+    train = read_frame(TEST_SET.with_name("train.parquet"))
+    mixed = pd.concat([test, train[train["__batch__"] == "2024-01"].head(5)], ignore_index=True)
+    keep, info = unseen_rows(mixed, card, current, TEST_SET)
+    assert info["rows"] == 240 and info["excluded"][0]["rows"] == 5
