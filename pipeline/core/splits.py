@@ -40,7 +40,7 @@ def split(frames: list, schema: Schema, cfg: dict[str, Any], seed: int, fresh=fr
     *older, newest = frames
     kept, held = [], []
     for frame in older:
-        if len(frame) >= 2 and str(frame[BATCH].iloc[0]) in fresh:
+        if fresh and len(frame) >= 2 and str(frame[BATCH].iloc[0]) in fresh:
             frame, out = train_test_split(frame, test_size=cfg["test_size"], random_state=seed,
                                           stratify=strata(frame, schema))
             held.append(out)
