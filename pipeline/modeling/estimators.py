@@ -57,7 +57,7 @@ def build_estimator(family: str, hp: dict[str, Any], n_classes: int, seed: int, 
         from lightgbm import LGBMClassifier
 
         return LGBMClassifier(random_state=seed, n_jobs=n_jobs, verbose=-1, deterministic=True,
-                              force_col_wise=True, **hp)
+                              force_row_wise=True, **hp)
     if family == "random_forest":
         from sklearn.ensemble import RandomForestClassifier
 
