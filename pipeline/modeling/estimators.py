@@ -74,14 +74,3 @@ def saved_form(pre, est):
     from sklearn.pipeline import Pipeline
 
     return Pipeline([("preprocess", pre), ("model", est)])
-
-
-def passive_openmp() -> None:
-    """Idle OpenMP threads sleep instead of spinning (unless the environment says otherwise).
-
-    The boosters' and scikit-learn's OpenMP threads busy-wait between parallel regions by default; on
-    a runner shared with other jobs that turns 2 s of boosting into 40 s (measured here, 2 cores under
-    load). Must run before xgboost, lightgbm or scikit-learn load their OpenMP runtime."""
-    import os
-
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
