@@ -55,9 +55,10 @@ example-remote: install
 	@du -sh .dvc/example-remote
 
 ## test: the whole suite, slow end-to-end tests included, on every core (pytest-xdist, up to 4
-## workers; a module's tests stay on one worker, so its shared fixtures are built once)
+## workers; a module's tests stay on one worker, so its shared fixtures are built once). Idle OpenMP
+## threads sleep (PASSIVE): several trainings share the cores, where spinning threads cost up to 10x
 test: install
-	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadfile
+	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 ## test-fast: skip the slow end-to-end tests (CI runs everything)
 test-fast: install

@@ -30,9 +30,8 @@ def default_fits(project: Path) -> dict[str, float]:
     from pipeline import params as P
     from pipeline.core.files import read_frame
     from pipeline.core.schema import from_params
-    from pipeline.modeling.estimators import build_estimator, build_preprocessor, passive_openmp
+    from pipeline.modeling.estimators import build_estimator, build_preprocessor
 
-    passive_openmp()  # as the train stage runs
     cwd = os.getcwd()
     os.chdir(project)
     try:

@@ -11,9 +11,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipeline.modeling.estimators import passive_openmp
-
-    passive_openmp()  # before xgboost, lightgbm or scikit-learn load their OpenMP runtime
     from pipeline import params as P
     from pipeline.config import CANDIDATES
     from pipeline.stages.train import run

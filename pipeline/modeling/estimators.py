@@ -57,7 +57,7 @@ def build_estimator(family: str, hp: dict[str, Any], n_classes: int, seed: int, 
         from lightgbm import LGBMClassifier
 
         return LGBMClassifier(random_state=seed, n_jobs=n_jobs, verbose=-1, deterministic=True,
-                              force_col_wise=True, **hp)
+                              force_row_wise=True, **hp)
     if family == "random_forest":
         from sklearn.ensemble import RandomForestClassifier
 
@@ -74,14 +74,3 @@ def saved_form(pre, est):
     from sklearn.pipeline import Pipeline
 
     return Pipeline([("preprocess", pre), ("model", est)])
-
-
-def passive_openmp() -> None:
-    """Idle OpenMP threads sleep instead of spinning (unless the environment says otherwise).
-
-    The boosters' and scikit-learn's OpenMP threads busy-wait between parallel regions by default; on
-    a runner shared with other jobs that turns 2 s of boosting into 40 s (measured here, 2 cores under
-    load). Must run before xgboost, lightgbm or scikit-learn load their OpenMP runtime."""
-    import os
-
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

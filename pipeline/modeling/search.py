@@ -1,6 +1,7 @@
 """The budgeted, seeded hyperparameter search: Optuna's TPE sampler over the space params.yaml
 declares, trials one after another (so the same data, params and seed give the same trials and the
-same model), boosting trials that trail the median pruned."""
+same model), and successive halving over boosting rounds: a trial that is not among the best at a
+rung (min_rounds, x reduction_factor, ...) stops there, so hopeless trials cost a few dozen rounds."""
 
 from __future__ import annotations
 
@@ -29,16 +30,18 @@ def suggest(trial, space: dict[str, Any]) -> dict[str, Any]:
 
 
 def study(train_cfg: dict[str, Any], seed: int, maximize: bool):
-    """An in-memory Optuna study: seeded TPE sampling; boosting trials that trail the median of the
-    finished ones at the same round are stopped (train.pruning). Trials run one after another, so
-    the same data, params and seed give the same trials and the same model."""
+    """An in-memory Optuna study: seeded TPE sampling and successive halving over boosting rounds
+    (train.pruning): at rounds min_rounds, x reduction_factor, x reduction_factor² ... a trial goes on
+    only if its validation loss is in the best 1/reduction_factor of the trials that reached that
+    round (the best so far while fewer than reduction_factor have). On 100k rows it cut the boosters'
+    rounds 2-2.7x and kept the same trial as median pruning did (README "The pipeline"). Trials run
+    one after another, so the same data, params and seed give the same trials and the same model."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     pruning = train_cfg.get("pruning")
-    pruner = optuna.pruners.MedianPruner(
-        n_startup_trials=int(pruning["startup_trials"]), n_warmup_steps=int(pruning["warmup_rounds"]),
-        interval_steps=int(pruning["interval_rounds"]),
+    pruner = optuna.pruners.SuccessiveHalvingPruner(
+        min_resource=int(pruning["min_rounds"]), reduction_factor=int(pruning["reduction_factor"]),
     ) if pruning else optuna.pruners.NopPruner()
     return optuna.create_study(direction="maximize" if maximize else "minimize", pruner=pruner,
                                sampler=optuna.samplers.TPESampler(seed=seed))

@@ -32,16 +32,15 @@ def test_a_trial_on_shared_bins_is_the_model_that_is_saved(family, data):
     assert 0 < rounds < 200  # early stopping chose the rounds that are saved
 
 
-def test_median_pruning_stops_a_trial_that_trails_the_finished_ones(data):
+def test_successive_halving_stops_a_trial_that_is_not_the_best_at_a_rung(data):
     import optuna
 
     bins = binned("lightgbm", data, 1)
-    pruning = {"pruning": {"startup_trials": 1, "warmup_rounds": 5, "interval_rounds": 5}}
-    s = study(pruning, 0, True)
+    s = study({"pruning": {"min_rounds": 5, "reduction_factor": 3}}, 0, True)
     stopped_at: list[int] = []
 
     def objective(trial):
-        rate = 0.3 if trial.number == 0 else 0.001  # the second learns ~300x slower: hopeless
+        rate = 0.3 if trial.number != 1 else 0.001  # the second learns ~300x slower: hopeless
 
         def on_round(step, loss):
             trial.report(-loss, step)
@@ -49,14 +48,17 @@ def test_median_pruning_stops_a_trial_that_trails_the_finished_ones(data):
                 stopped_at.append(step)
                 raise optuna.TrialPruned()
 
-        fit_trial("lightgbm", {"n_estimators": 100, "learning_rate": rate}, data, bins,
+        fit_trial("lightgbm", {"n_estimators": 60, "learning_rate": rate}, data, bins,
                   {"early_stopping_rounds": 0}, 0, 1, on_round=on_round)
         return 0.0
 
-    s.optimize(objective, n_trials=2)
+    s.optimize(objective, n_trials=3)
     states = [t.state for t in s.trials]
-    assert states == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED]
-    assert stopped_at == [5]  # the first round it was allowed to be judged at
+    # the first runs to the end; the slow one stops at the first rung (step min_rounds); a third as
+    # good as the first at every rung (the same rate: the same curve) goes on to the end
+    assert states == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
+                      optuna.trial.TrialState.COMPLETE]
+    assert stopped_at == [5]
 
 
 def test_forest_row_cap_is_the_default_bootstrap_below_it(data):
@@ -85,8 +87,8 @@ def test_search_space_is_seeded_and_typed():
     for trial in a:
         assert 0.01 <= trial["lr"] <= 0.3 and isinstance(trial["depth"], int) and 2 <= trial["depth"] <= 6
         assert trial["leaf"] in (1, 5, None) and trial["fixed"] == 3
-    pruning = {"pruning": {"startup_trials": 1, "warmup_rounds": 5, "interval_rounds": 1}}
-    assert isinstance(study(pruning, 0, True).pruner, optuna.pruners.MedianPruner)
+    pruning = {"pruning": {"min_rounds": 5, "reduction_factor": 3}}
+    assert isinstance(study(pruning, 0, True).pruner, optuna.pruners.SuccessiveHalvingPruner)
     assert isinstance(study({}, 0, True).pruner, optuna.pruners.NopPruner)
 
 
