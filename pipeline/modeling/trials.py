@@ -39,7 +39,7 @@ def fit_trial(family: str, hp: dict[str, Any], data: dict[str, Any], bins: dict[
     rounds = int(cfg.get("early_stopping_rounds", 0)) if family in ("xgboost", "lightgbm") else 0
     est = build_estimator(family, hp, n_classes, seed, n_jobs, rounds)
     if family == "lightgbm":
-        return _fit_lightgbm(est, hp, data, bins, n_classes, seed, n_jobs, rounds, init_model, on_round)
+        return _fit_lightgbm(est, data, bins, n_classes, rounds, init_model, on_round)
     if family == "xgboost":
         est = _fit_xgboost(est, bins, n_classes, rounds, init_model, on_round)
     else:
@@ -77,10 +77,9 @@ def _fit_xgboost(est, bins, n_classes: int, rounds: int, init_model, on_round):
     return est
 
 
-def _fit_lightgbm(est, hp, data, bins, n_classes: int, seed: int, n_jobs: int, rounds: int, init_model,
-                  on_round):
-    """lgb.train on the shared Dataset to find the rounds; the chosen trial is refitted as an
-    LGBMClassifier (the saved form) for exactly those rounds (same params, same bins)."""
+def _fit_lightgbm(est, data, bins, n_classes: int, rounds: int, init_model, on_round):
+    """lgb.train on the shared Dataset; the trial's own trees, cut at its best round, become the saved
+    LGBMClassifier (`_as_classifier`): the chosen trial is never trained twice."""
     import lightgbm as lgb
     import numpy as np
 
@@ -98,10 +97,23 @@ def _fit_lightgbm(est, hp, data, bins, n_classes: int, seed: int, n_jobs: int, r
     best = booster.best_iteration or booster.current_iteration()
     proba = booster.predict(data["Xv"], num_iteration=best)
     proba = proba if proba.ndim == 2 else np.column_stack([1 - proba, proba])
-    own = best - (init_model.current_iteration() if init_model is not None else 0)
+    return proba, lambda: _as_classifier(est, booster, best, data)
 
-    def refit():
-        final = build_estimator("lightgbm", {**hp, "n_estimators": own}, n_classes, seed, n_jobs, 0)
-        return final.fit(data["Xt"], data["yt"], init_model=init_model)
 
-    return proba, refit
+def _as_classifier(est, booster, best: int, data: dict[str, Any]):
+    """The LGBMClassifier holding exactly `booster`'s first `best` rounds (a warm start's base rounds
+    included). The sklearn wrapper cannot fit on the shared binned Dataset, and refitting the chosen
+    trial from raw rows cost as much as the trial: it is fitted with those rounds as its init model
+    and stopped by an EarlyStopException naming round `best` after one round of its own, which
+    LightGBM then drops (the predictions equal the trial's, tested)."""
+    import lightgbm as lgb
+
+    def stop(env) -> None:
+        raise lgb.callback.EarlyStopException(best - 1, [])
+
+    init = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    est.set_params(n_estimators=1).fit(data["Xt"], data["yt"], init_model=init, callbacks=[stop])
+    # a booster fitted from an init model keeps a reference to that model's predictor, which skops
+    # cannot save (its handle is dropped) and our trusted list refuses: the trees are all merged in
+    est.booster_._Booster__init_predictor = None
+    return est.set_params(n_estimators=best)

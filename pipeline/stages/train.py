@@ -169,15 +169,12 @@ def _run(params: dict[str, Any], family: str, log, client=None, dask_cfg=None) -
     seconds_per_trial = found["seconds_per_trial"]
     with one_blas_thread():
         model = saved_form(pre, best["finish"]())
-    # the cluster's trial model is the saved one; locally the saved one is scored again (LightGBM's
-    # is refitted for the chosen rounds)
+    # the cluster's trial model is the saved one; locally the saved one is scored again (the scores
+    # are those of the bytes that are saved)
     proba = best["proba"] if client is not None else model.named_steps["model"].predict_proba(data["Xv"])
     values = classification_metrics(data["yv"], proba, classes, schema.costs)
     est = model.named_steps["model"]
-    if family == "lightgbm" and client is None:  # refitted for exactly the chosen rounds
-        best_iteration = est.n_estimators + (init.current_iteration() if init is not None else 0)
-    else:
-        best_iteration = getattr(est, "best_iteration" if family == "xgboost" else "best_iteration_", None)
+    best_iteration = getattr(est, "best_iteration" if family == "xgboost" else "best_iteration_", None)
     save_model(CANDIDATES / f"{family}.skops", model)
     result = {
         "family": family,

@@ -32,6 +32,22 @@ def test_a_trial_on_shared_bins_is_the_model_that_is_saved(family, data):
     assert 0 < rounds < 200  # early stopping chose the rounds that are saved
 
 
+def test_a_lightgbm_trial_continued_from_a_base_model_is_saved_and_loads(data, tmp_path):
+    """The saved classifier holds the base's rounds and the trial's, predicts as the trial did, and
+    loads under the trusted list (a refit from an init model kept an unloadable predictor)."""
+    from pipeline.core.files import load_model, save_model
+
+    bins = binned("lightgbm", data, 1)
+    base = fit_trial("lightgbm", {"n_estimators": 20}, data, bins, {}, 0, 1)[1]()
+    proba, finish = fit_trial("lightgbm", {"n_estimators": 10}, data, bins, {}, 0, 1,
+                              init_model=base.booster_)
+    model = finish()
+    assert model.booster_.current_iteration() == 30 and model.n_estimators == 30
+    save_model(tmp_path / "model.skops", model)
+    loaded = load_model(tmp_path / "model.skops")
+    np.testing.assert_allclose(loaded.predict_proba(data["Xv"]), proba, rtol=0, atol=1e-12)
+
+
 def test_successive_halving_stops_a_trial_that_is_not_the_best_at_a_rung(data):
     import optuna
 
