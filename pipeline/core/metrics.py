@@ -96,6 +96,13 @@ def require_costs(metric: str, costs: Any, key: str) -> None:
                             "(README \"The cost of errors\")")
 
 
+def train_priors(manifest: dict[str, Any], classes: list[str]) -> np.ndarray:
+    """The training split's class counts in `classes` order (prepare's manifest, class_counts.train):
+    the shares the trivial model predicts for everyone (all zeros when the manifest has none)."""
+    counts = (manifest.get("class_counts") or {}).get("train") or {}
+    return np.array([counts.get(c, 0) for c in classes], dtype=float)
+
+
 def baseline_proba(priors: np.ndarray, rows: int) -> np.ndarray:
     """The trivial model: the training class shares for everyone (majority class by argmax)."""
     return np.tile(np.asarray(priors, dtype=float) / np.sum(priors), (rows, 1))

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.core.metrics import classification_metrics, higher_is_better, lookup
+from pipeline.core.metrics import classification_metrics, higher_is_better, lookup, require_costs
 from pipeline.errors import PipelineError
 
 PER_ROW = ("accuracy", "log_loss", "brier")  # metrics that are means of per-row values
@@ -25,8 +25,7 @@ def confusion_metric(name: str, cm: np.ndarray, classes: list[str], costs: Any =
     None if `name` is not one. Same definitions as metrics.classification_metrics (zero_division=0)."""
     cm = np.asarray(cm)
     if name == "expected_cost":  # the cost of each cell, averaged over the rows
-        if costs is None:
-            raise PipelineError("params.yaml: schema.costs: null, and expected_cost needs a cost matrix")
+        require_costs(name, costs, "schema.costs")
         return (cm * np.asarray(costs, dtype=float)).sum(axis=(-2, -1)) / cm.sum(axis=(-2, -1))
     tp = np.diagonal(cm, axis1=-2, axis2=-1).astype(float)
     actual, predicted = cm.sum(axis=-1).astype(float), cm.sum(axis=-2).astype(float)

@@ -92,10 +92,15 @@ def trivial_baseline(metric: str, y: np.ndarray, classes: list[str], costs: Any 
     class by argmax; for the expected cost, the cheapest class for everyone) on the evaluation rows:
     a model that cannot beat it has learned nothing."""
     from pipeline.core.files import read_json
-    from pipeline.core.metrics import baseline_proba, classification_metrics, lookup, trivial_expected_cost
+    from pipeline.core.metrics import (
+        baseline_proba,
+        classification_metrics,
+        lookup,
+        train_priors,
+        trivial_expected_cost,
+    )
 
-    counts = (read_json(MANIFEST).get("class_counts") or {}).get("train") or {}
-    priors = np.array([counts.get(c, 0) for c in classes], dtype=float)
+    priors = train_priors(read_json(MANIFEST), classes)
     if priors.sum() == 0:
         raise PipelineError(f"{MANIFEST}: class_counts.train missing: run `dvc repro` first")
     if metric == "expected_cost":

@@ -44,7 +44,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         write_json,
         write_text,
     )
-    from pipeline.core.metrics import classification_metrics, rounded, trivial_expected_cost
+    from pipeline.core.metrics import classification_metrics, rounded, train_priors, trivial_expected_cost
     from pipeline.core.schema import from_params
 
     schema = from_params(params)
@@ -61,9 +61,8 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     metrics["validation"] = {f: r["validation_score"] for f, r in reports.items()}
     metrics["majority_baseline"] = round(float((y == _mode(y)).mean()), 6)
     manifest = read_json(MANIFEST)
-    counts = (manifest.get("class_counts") or {}).get("train") or {}
-    priors = [counts.get(c, 0) for c in classes]
-    if schema.costs is not None and sum(priors):  # the cheapest single decision for everyone
+    priors = train_priors(manifest, classes)
+    if schema.costs is not None and priors.sum():  # the cheapest single decision for everyone
         metrics["trivial_expected_cost"] = round(trivial_expected_cost(y, priors, schema.costs), 6)
 
     write_bytes(MODEL, (CANDIDATES / f"{family}.skops").read_bytes())

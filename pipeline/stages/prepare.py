@@ -66,7 +66,6 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-
 def _champion_summary(champ: dict[str, Any]) -> dict[str, Any]:
     """Which champion the holdouts were decided against (or why there is none)."""
     c = champ["champion"]

@@ -233,6 +233,17 @@ def _install(project: Path, model, note: str, card_sha: bool = True) -> None:
     card_path.write_text(json.dumps(card, indent=2))
 
 
+def _weak_champion_then_a_good_challenger(project: Path) -> None:
+    """Commit a champion trained on a tiny sample (the DVC way), then put a logistic model trained on
+    the full training split in the work tree as the challenger."""
+    good = _logistic(project)
+    _install(project, _logistic(project, rows=24), "tiny sample")
+    run(["dvc", "commit", "-f", "-q", "evaluate"], project)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "a weak champion"], project)
+    _install(project, good, "full training split")
+
+
 def _logistic(project: Path, rows: int | None = None, shuffle: bool = False):
     """A logistic-regression pipeline on the project's training split (a tiny or shuffled one)."""
     from sklearn.pipeline import Pipeline
@@ -347,13 +358,7 @@ def test_a_challenger_trained_on_shuffled_labels_is_rejected(reproduced, tmp_pat
 @pytest.mark.slow
 def test_a_clearly_better_challenger_is_promoted_with_cross_validation(reproduced, tmp_path, monkeypatch):
     project = _copy(reproduced, tmp_path)
-    good = _logistic(project)
-    # make the champion a model trained on a tiny sample, committed the DVC way
-    _install(project, _logistic(project, rows=24), "tiny sample")
-    run(["dvc", "commit", "-f", "-q", "evaluate"], project)
-    run(["git", "add", "-A"], project)
-    run(["git", "commit", "-qm", "a weak champion"], project)
-    _install(project, good, "full training split")
+    _weak_champion_then_a_good_challenger(project)
     write_params(project, {"gate": {"cv_folds": 3}})
 
     code, result = _compare(project, monkeypatch, "--base", "HEAD")
@@ -391,12 +396,7 @@ def test_the_cost_of_errors_from_evaluate_to_the_gate_and_the_report(reproduced,
     assert pipeline_cli.main(["summary"]) == 0
     assert f"expected cost {metrics['expected_cost']:.4f} per applicant" in capsys.readouterr().out
 
-    good = _logistic(project)
-    _install(project, _logistic(project, rows=24), "tiny sample")
-    run(["dvc", "commit", "-f", "-q", "evaluate"], project)
-    run(["git", "add", "-A"], project)
-    run(["git", "commit", "-qm", "a weak champion"], project)
-    _install(project, good, "full training split")
+    _weak_champion_then_a_good_challenger(project)
     write_params(project, {"gate": {"primary_metric": "expected_cost",
                                     "max_increase": {"expected_cost": 0.05}}})
     code, result = _compare(project, monkeypatch, "--base", "HEAD")
