@@ -9,10 +9,14 @@ from pipeline.core.schema import Schema
 
 
 def predict_proba(model, frame, schema: Schema):
-    """Probabilities (rows x classes, in schema.classes order) from the schema's feature columns."""
+    """Probabilities (rows x classes, in schema.classes order) from the schema's feature columns.
+
+    In float64, each row renormalised: xgboost's float32 rows sum to 1 within 1e-7, which float64
+    checks (scikit-learn's log loss) flag as not probabilities."""
     import numpy as np
 
-    return np.asarray(model.predict_proba(frame[schema.features]), dtype=float)
+    proba = np.asarray(model.predict_proba(frame[schema.features]), dtype=float)
+    return proba / proba.sum(axis=1, keepdims=True)
 
 
 def scored_table(frame, proba, schema: Schema) -> Any:
