@@ -59,21 +59,17 @@ TARGETS = {"repro_s": 90.0, "ratio": 5.0}
 ACCURACY_TOLERANCE = 0.003
 
 # The search budget before issue 16 (params.yaml at 2a69195^), without successive halving.
-BASELINE_MODELS: dict[str, Any] = {
-    "xgboost": {"n_trials": 6, "early_stopping_rounds": 30, "fixed": {"n_estimators": 600},
-                "search": {"learning_rate": {"low": 0.03, "high": 0.2, "log": True},
-                           "max_depth": {"low": 3, "high": 7, "int": True},
-                           "min_child_weight": {"low": 1, "high": 8, "log": True},
-                           "subsample": {"low": 0.7, "high": 1.0},
-                           "colsample_bytree": {"low": 0.6, "high": 1.0},
+_BOOSTING = {"n_trials": 6, "early_stopping_rounds": 30}
+_RATE = {"learning_rate": {"low": 0.03, "high": 0.2, "log": True}}
+_ROWS_COLUMNS = {"subsample": {"low": 0.7, "high": 1.0}, "colsample_bytree": {"low": 0.6, "high": 1.0}}
+BASELINE_MODELS: dict[str, Any] = {  # each search space in its original order (it seeds the trials)
+    "xgboost": {**_BOOSTING, "fixed": {"n_estimators": 600},
+                "search": {**_RATE, "max_depth": {"low": 3, "high": 7, "int": True},
+                           "min_child_weight": {"low": 1, "high": 8, "log": True}, **_ROWS_COLUMNS,
                            "reg_lambda": {"low": 0.5, "high": 5.0, "log": True}}},
-    "lightgbm": {"n_trials": 6, "early_stopping_rounds": 30,
-                 "fixed": {"n_estimators": 600, "subsample_freq": 1},
-                 "search": {"learning_rate": {"low": 0.03, "high": 0.2, "log": True},
-                            "num_leaves": {"low": 15, "high": 63, "int": True},
-                            "min_child_samples": {"low": 10, "high": 60, "int": True},
-                            "subsample": {"low": 0.7, "high": 1.0},
-                            "colsample_bytree": {"low": 0.6, "high": 1.0},
+    "lightgbm": {**_BOOSTING, "fixed": {"n_estimators": 600, "subsample_freq": 1},
+                 "search": {**_RATE, "num_leaves": {"low": 15, "high": 63, "int": True},
+                            "min_child_samples": {"low": 10, "high": 60, "int": True}, **_ROWS_COLUMNS,
                             "reg_lambda": {"low": 0.001, "high": 5.0, "log": True}}},
     "random_forest": {"n_trials": 3, "fixed": {"n_estimators": 200},
                       "search": {"max_depth": [8, 12, 16, None], "min_samples_leaf": [1, 2, 5, 10],
