@@ -36,6 +36,7 @@ from tests.support.replay import (
     substitute,
     triggered,
 )
+from tests.support.story import PR, PROMOTE, open_pr
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 ACTIONS = ROOT / ".github" / "actions"
@@ -205,18 +206,8 @@ def origin_refs(origin: Path) -> dict[str, str]:
     return {ref: sha for ref, sha in (line.split(" ", 1) for line in out.splitlines())}
 
 
-def open_pr(project: Path, gh: FakeGitHub, branch: str, number: int, message: str) -> None:
-    run(["git", "add", "-A"], project)
-    run(["git", "commit", "-qm", message], project)
-    run(["git", "push", "-q", "-u", "origin", branch], project)
-    gh.add_pr(number, branch, title=message)
-
-
 def head(origin: Path, branch: str) -> str:
     return run(["git", "rev-parse", f"refs/heads/{branch}"], origin).stdout.strip()
-
-
-PR, PROMOTE = ".github/workflows/pr.yaml", ".github/workflows/promote.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -549,80 +540,6 @@ def test_override_label_promotes_and_a_revert_restores_prod(rejected, tmp_path):
     assert [p[3] for p in periods] == ["v0.1.0", "v0.2.0", "v0.1.0"], timeline
     assert "PR #1" in timeline and "override by risk-officer (label promote-anyway)" in timeline
     assert "rollback v0.2.0 → v0.1.0 (revert by PR #3" in timeline and periods[-1][2] == "now"
-
-
-# --- every pull request gets the required check ---------------------------------------------------
-
-
-def small_world(tmp_path: Path, provision=None) -> tuple[Path, Path, FakeGitHub, Replayer]:
-    """A committed project on a protected main (required check `gate`), no model reproduced yet."""
-    project = make_project(tmp_path, rows=300)
-    remote = tmp_path / "dvc-remote"
-    remote.mkdir()
-    origin, gh, replay = publish(project, tmp_path, remote, env(tmp_path))
-    if provision is not None:
-        replay.provision = provision
-    gh.protect("main", ("gate",))
-    return project, origin, gh, replay
-
-
-@pytest.mark.slow
-def test_pr_outside_the_pipeline_inputs_gets_the_required_check(tmp_path):
-    """A README-only PR: no reproduction, but the gate (and the code job) report, so it can merge."""
-    project, origin, gh, replay = small_world(tmp_path)
-    run(["git", "checkout", "-q", "-b", "docs"], project)
-    (project / "README.md").write_text("How we retrain.\n")
-    open_pr(project, gh, "docs", 7, "Document the loop")
-    result = replay.run(PR, Event.pull_request(origin, 7, "docs", action="opened"))
-    assert result.triggered, result.reason
-    assert result.ok, result.log()
-    assert result.jobs["changes"].outputs["pipeline"] == "false"
-    assert result.jobs["reproduce"].status == "skipped" and result.jobs["fork"].status == "skipped"
-    assert result.jobs["code/lint-and-test"].status == "success"
-    assert gh.check(result.event.sha, "gate") == "success"
-    assert merge_pr(origin, gh, 7, env=env(tmp_path)).name == "push"
-
-
-@pytest.fixture(scope="session")
-def installed_once():
-    """Provisioning for replays that run the real `make install`: checkouts start without .venv, so
-    the first `make install` of the session creates it from nothing (uv from PyPI at the Makefile's
-    pinned version, then the locked environment); later checkouts reuse that environment, as a
-    runner's cache would. Returns the provisioner and the workdirs it saw."""
-    seen: list[Path] = []
-
-    def provision(work: Path) -> None:
-        built = [w / ".venv" for w in seen if (w / ".venv" / ".installed").exists()]
-        if built:
-            link_venv(work, built[0])
-        seen.append(work)
-    return provision, seen
-
-
-@pytest.mark.slow
-def test_fork_pr_end_to_end_with_a_real_install(tmp_path, installed_once):
-    """A fork's PR: no secrets, read-only token; validation and drift, a job-summary report, the gate."""
-    provision, seen = installed_once
-    project, origin, gh, replay = small_world(tmp_path, provision)
-    run(["git", "checkout", "-q", "-b", "contributor-2024-04"], project)
-    simulate_batches(project / "data" / "batches", ["2024-04"], 300, seed=4)
-    open_pr(project, gh, "contributor-2024-04", 8, "Add the 2024-04 batch (fork)")
-    result = replay.run(PR, Event.pull_request(origin, 8, "contributor-2024-04", action="opened", fork=True))
-    assert result.ok, result.log()
-    assert result.jobs["reproduce"].status == "skipped"
-    fork = result.jobs["fork"]
-    assert fork.status == "success" and fork.step("checks").outcome == "success", result.log()
-    assert "comes from a fork" in fork.summary and "Drift" in fork.summary
-    assert not gh.calls("cml") and not gh.comments()  # a read-only token cannot comment: not tried
-    assert gh.check(result.event.sha, "gate") == "success"
-    # the real install ran (in this session), from an empty .venv, with the Makefile's pinned uv
-    built = [w for w in seen if (w / ".venv" / ".installed").exists()
-             and not (w / ".venv" / "bin").is_symlink()]  # made by make install, not linked
-    assert built and (built[0] / ".venv" / "bin" / "uv").exists()
-    installs = [s for j in result.jobs.values() for s in j.steps if s.name.startswith("Install")]
-    if built[0].is_relative_to(tmp_path):
-        assert any("installed the locked environment with uv" in s.stdout for s in installs), result.log()
-    merge_pr(origin, gh, 8, env=env(tmp_path))
 
 
 def test_changes_decides_what_retrains(tmp_path):
