@@ -54,13 +54,11 @@ example-remote: install
 	dvc push --remote example
 	@du -sh .dvc/example-remote
 
-## test: the whole suite, slow end-to-end tests included, on every core (pytest-xdist: one worker
-## per core and one more, as the tests wait on git, DVC and subprocesses a fifth of the time; a
-## module's tests stay on one worker, so its shared fixtures are built once). Idle OpenMP threads
-## sleep (PASSIVE): several trainings share the cores, where spinning threads cost up to 10x
-TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
+## test: the whole suite, slow end-to-end tests included, on every core (pytest-xdist, up to 4
+## workers; a module's tests stay on one worker, so its shared fixtures are built once). Idle OpenMP
+## threads sleep (PASSIVE): several trainings share the cores, where spinning threads cost up to 10x
 test: install
-	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 ## test-fast: skip the slow end-to-end tests (CI runs everything)
 test-fast: install
