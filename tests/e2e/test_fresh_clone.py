@@ -184,12 +184,13 @@ def test_linear_model_bytes_do_not_depend_on_blas_threads_or_the_clone_path(tmp_
     assert len(digests) == 1, digests
 
 
-@pytest.mark.parametrize("stage", ["train", "evaluate"])
-def test_sigkill_mid_stage_leaves_no_half_written_file(tmp_path, stage):
-    project = make_project(tmp_path)
-    proc = subprocess.Popen(["dvc", "repro"], cwd=project, env=env(tmp_path), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    marker = f"Running stage '{stage}"
+@pytest.mark.parametrize("stage", ["train@xgboost", "evaluate"])
+def test_sigkill_mid_stage_leaves_no_half_written_file(tmp_path, reproduced_example, stage):
+    project = copy_project(reproduced_example, tmp_path)  # every output there: the stage replaces them
+    proc = subprocess.Popen(["dvc", "repro", "--force", "--single-item", stage], cwd=project,
+                            env=env(tmp_path), text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    marker = f"Running stage '{stage}'"
     seen = ""
     for line in proc.stdout:
         seen += line

@@ -186,10 +186,7 @@ STORY_PARAMS = {
 
 def story_project(tmp_path: Path) -> Path:
     project = make_project(tmp_path, periods=["2024-01", "2024-02", "2024-03"], rows=500,
-                           overrides=STORY_PARAMS, git=False)
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["models"] = {"logistic": params["models"]["logistic"]}
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+                           overrides=STORY_PARAMS, git=False, families=("logistic",))
     run(["git", "init", "-q", "-b", "main"], project)
     run(["dvc", "init", "-q"], project)
     run(["dvc", "config", "core.analytics", "false"], project)

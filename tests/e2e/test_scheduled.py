@@ -48,10 +48,7 @@ def world(tmp_path: Path):
     incoming = tmp_path / "incoming"
     simulate_batches(incoming, ["2024-07"], 600, "policy_change", seed=7)
     project = make_project(tmp_path, ["2024-01", "2024-02", "2024-03"], rows=600, git=False,
-                           overrides={**OVERRIDES, "data": {"source": str(incoming)}})
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["models"] = {"logistic": params["models"]["logistic"]}
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+                           overrides={**OVERRIDES, "data": {"source": str(incoming)}}, families=("logistic",))
     remote = tmp_path / "dvc-remote"
     remote.mkdir()
     run(["git", "init", "-q", "-b", "main"], project)

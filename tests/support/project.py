@@ -81,14 +81,18 @@ def cli(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedP
     return run([sys.executable, "-m", "pipeline", *args], cwd, check=check)
 
 
-def write_params(project: Path, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Merge overrides into params.yaml block by block, keeping its comments (as users' edits do)."""
+def write_params(project: Path, overrides: dict[str, Any], families: tuple[str, ...] | None = None
+                 ) -> dict[str, Any]:
+    """Merge overrides into params.yaml block by block, keeping its comments (as users' edits do);
+    `families` keeps only those model families (each one trained is a process and a DVC stage)."""
     from pipeline.params import replace_block
 
     path = project / "params.yaml"
     text = path.read_text()
     merged = deep_merge(yaml.safe_load(text), overrides)
-    for key in overrides:
+    if families is not None:
+        merged["models"] = {family: merged["models"][family] for family in families}
+    for key in dict.fromkeys([*overrides, *(["models"] if families is not None else [])]):
         text = replace_block(text, key, merged[key])
     path.write_text(text)
     return merged
@@ -110,10 +114,12 @@ def simulate_batches(directory: Path, periods: list[str], rows: int, scenario: s
 
 def make_project(base: Path, periods: list[str] | None = None, rows: int = 1200,
                  overrides: dict[str, Any] | None = None, git: bool = True, fast: bool = True,
-                 suffix: str = ".csv") -> Path:
+                 suffix: str = ".csv", families: tuple[str, ...] | None = None) -> Path:
     """A copy of this repository with simulated batches, committed in a fresh git repo.
 
-    `fast` shrinks the search budgets (tests); benchmarks pass False to time the real params."""
+    `fast` shrinks the search budgets (tests); benchmarks pass False to time the real params.
+    `families` keeps only those model families: a test about the loop, the data or the engine needs
+    one or two, and each family costs a process of several seconds per repro."""
     project = base / "project"
     project.mkdir(parents=True)
     for name in COPIED:
@@ -126,7 +132,7 @@ def make_project(base: Path, periods: list[str] | None = None, rows: int = 1200,
     (project / "tests" / "test_smoke.py").write_text(SMOKE_TEST)
     simulate_batches(project / "data" / "batches",
                      periods or ["2024-01", "2024-02", "2024-03"], rows, suffix=suffix)
-    write_params(project, deep_merge(FAST_PARAMS if fast else {}, overrides or {}))
+    write_params(project, deep_merge(FAST_PARAMS if fast else {}, overrides or {}), families)
     write_null_champion(project)
     if git:
         run(["git", "init", "-q", "-b", "main"], project)

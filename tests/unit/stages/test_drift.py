@@ -15,7 +15,7 @@ from pipeline.core.schema import from_params
 from pipeline.drift import model as model_drift
 from pipeline.simulate import simulate
 from pipeline.stages import drift
-from tests.support.project import ROOT, make_project, run
+from tests.support.project import ROOT, make_project, run, write_params
 
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
 SCHEMA = from_params(PARAMS)
@@ -184,10 +184,7 @@ def test_bad_input_is_one_clear_line(tmp_path, capsys):
 def test_stage_in_dvc_repro_uses_the_production_training_window(tmp_path, monkeypatch, capsys):
     from pipeline.cli import main
 
-    project = make_project(tmp_path, git=False)
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["models"] = {"logistic": params["models"]["logistic"]}  # one family keeps the repro short
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    project = make_project(tmp_path, git=False, families=("logistic",))  # one family: a short repro
     for cmd in (["git", "init", "-q", "-b", "main"], ["dvc", "init", "-q"], ["git", "add", "-A"],
                 ["git", "commit", "-q", "-m", "initial project"]):
         run(cmd, project)
@@ -230,8 +227,7 @@ def test_stage_in_dvc_repro_uses_the_production_training_window(tmp_path, monkey
     report = json.loads((project / "reports" / "drift.json").read_text())
     assert report["reference"]["files"] == ["data/batches/2024-01.csv", "data/batches/2024-02.csv"]
     assert not report["reference"]["fallback"]
-    params["drift"]["production_rev"] = "no-such-branch"
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    write_params(project, {"drift": {"production_rev": "no-such-branch"}})
     assert main(["drift"]) == 0
     report = json.loads((project / "reports" / "drift.json").read_text())
     assert report["reference"]["fallback"] and "no-such-branch" in report["reference"]["source"]
