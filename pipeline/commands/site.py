@@ -15,7 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--monitoring-ref", help="git revision holding reports/monitoring/ (default "
                         "site.monitoring_ref in params.yaml; unset: the work tree and its history)")
     parser.add_argument("--no-gx-docs", action="store_true",
-                        help="skip Great Expectations' Data Docs (they re-validate every batch)")
+                        help="skip Great Expectations' Data Docs (they re-validate the newest "
+                        "site.data_docs_batches batches)")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -60,26 +60,42 @@ def localise(root: Path) -> None:
             asset.unlink()
 
 
+def newest_batches(params: dict[str, Any]) -> list[Path]:
+    """The batches that get Data Docs: the newest `site.data_docs_batches` (null: all). GX validates
+    each one again on every publish, so an unbounded history would make every promotion slower."""
+    from pipeline import params as P
+    from pipeline.core.files import batch_files
+
+    cfg = P.section(params, "data")
+    files = batch_files(cfg["batches_dir"], cfg.get("pattern", "*.csv"))
+    limit = (params.get("site") or {}).get("data_docs_batches")
+    if limit is None:
+        return files
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise PipelineError(f"params.yaml: site.data_docs_batches must be a whole number of at least 1 "
+                            f"or null (all batches), not {limit!r}")
+    return files[-limit:]
+
+
 def build(params: dict[str, Any], target: Path,
           progress: Callable[[str], None] | None = None) -> dict[str, dict[str, str]]:
-    """Write Data Docs for every batch into `target`; returns per batch file its validation page and
-    suite page, relative to `target`. `progress` hears of each batch (GX takes seconds per batch)."""
+    """Write Data Docs for the newest batches (`newest_batches`) into `target`; returns per batch file
+    its validation page and suite page, relative to `target`. `progress` hears of each batch (GX
+    takes seconds per batch)."""
     import logging
 
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    from pipeline import params as P
     from pipeline.core import expectations as E
     from pipeline.core import suite_checks as V
     from pipeline.core.file_contract import read_batch
-    from pipeline.core.files import batch_files
     from pipeline.core.schema import from_params
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     schema = from_params(params)
     suite = E.load(E.suite_path(params))
-    cfg = P.section(params, "data")
+    files = newest_batches(params)
     pages: dict[str, dict[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="gx-context-") as root:
         context = gx.get_context(mode="file", project_root_dir=root)
@@ -93,7 +109,7 @@ def build(params: dict[str, Any], target: Path,
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
         batch_def = context.data_sources.add_pandas("batches").add_dataframe_asset(
             "batch").add_batch_definition_whole_dataframe("whole file")
-        for path in batch_files(cfg["batches_dir"], cfg.get("pattern", "*.csv")):
+        for path in files:
             if progress:
                 progress(path.as_posix())
             try:

@@ -27,7 +27,7 @@ from urllib.parse import urldefrag, urljoin, urlparse
 import pytest
 
 from tests.support.models import ROWS, add_months, commit_model, fit
-from tests.support.project import cli, env, make_project, run
+from tests.support.project import cli, env, make_project, run, write_params
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -147,6 +147,7 @@ def site(history: dict) -> Path:
     out = project / "public"
     cli(["validate"], project)  # reports/validation.json and drift.json, as `dvc repro` leaves them
     cli(["drift"], project)
+    write_params(project, {"site": {"data_docs_batches": 4}})  # of seven batches
     proc = cli(["site", "-o", str(out)], project)
     assert "versions, prod v0.1.0" in proc.stdout, proc.stdout
     return out
@@ -247,6 +248,26 @@ def test_every_page_loads_clean_and_stays_inside_the_site(pages, server, site):
             continue
         assert p["h1"] == 1 and p["headerless_tables"] == 0, url
         assert all(role == "img" and title for role, title in p["svgs"]), (url, p["svgs"])
+
+
+@pytest.mark.slow
+def test_data_docs_cover_the_newest_batches_only(site, history, monkeypatch):
+    """GX re-validates each batch it documents, on every publish: `site.data_docs_batches` bounds it."""
+    from pipeline.errors import PipelineError
+    from pipeline.params import load
+    from pipeline.site.gxdocs import newest_batches
+
+    data = (site / "data.html").read_text()
+    assert data.count(">results</a>") == 4 and "for the newest 4 batches" in data
+    assert data.count("<td>–</td></tr>") == 3  # the three oldest rows: no Data Docs link
+    documented = {p.stem for p in (site / "gx" / "expectations").glob("*.html")}
+    assert documented == {"2024-04", "2024-05", "2024-06", "2024-09"}
+    monkeypatch.chdir(history["project"])
+    params = load("params.yaml")
+    for bad in (0, -1, "all", True):
+        with pytest.raises(PipelineError, match="site.data_docs_batches must be a whole number"):
+            newest_batches({**params, "site": {"data_docs_batches": bad}})
+    assert len(newest_batches({**params, "site": {"data_docs_batches": None}})) == 7
 
 
 @pytest.mark.slow
