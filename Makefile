@@ -123,7 +123,8 @@ changes:
 
 ## monitoring-restore / monitoring-publish: CI: the monitoring history lives on its own branch
 ## (MONITORING_BRANCH), never on the protected main: restore it before `make monitor`, then commit
-## reports/monitoring on top of it (a branch holding only that folder) and push. Writes sha=<commit>.
+## reports/monitoring on top of it (a branch holding only that folder) and push. Writes sha=<commit>
+## and changed=true|false (false: the same files as the branch's tip, nothing pushed).
 MONITORING_BRANCH ?= monitoring
 monitoring-restore:
 	@if git fetch -q origin "+refs/heads/$(MONITORING_BRANCH):refs/remotes/origin/$(MONITORING_BRANCH)" 2>/dev/null; then \
@@ -137,13 +138,14 @@ monitoring-publish:
 	tree=$$(GIT_INDEX_FILE=$$index git add reports/monitoring && GIT_INDEX_FILE=$$index git write-tree) && \
 	rm -f "$$index" && \
 	if [ -n "$$parent" ] && [ "$$tree" = "$$(git rev-parse "$$parent^{tree}")" ]; then \
-	  sha=$$parent; echo "monitoring history unchanged ($${sha:0:7})"; \
+	  sha=$$parent changed=false; echo "monitoring history unchanged ($${sha:0:7})"; \
 	else \
+	  changed=true && \
 	  sha=$$(git commit-tree "$$tree" $${parent:+-p "$$parent"} \
 	    -m "Monitoring $${PERIOD:-?}: $${DECISION:-?} (production model from $$(git rev-parse --short HEAD))") && \
 	  git push -q origin "$$sha:refs/heads/$(MONITORING_BRANCH)" && \
 	  echo "monitoring history $${sha:0:7} pushed to $(MONITORING_BRANCH)"; \
-	fi && echo "sha=$$sha" >> "$${GITHUB_OUTPUT:-/dev/null}"
+	fi && printf 'sha=%s\nchanged=%s\n' "$$sha" "$$changed" >> "$${GITHUB_OUTPUT:-/dev/null}"
 
 ## site: the static site in site/ (registry, monitoring, data contract, GX Data Docs); open site/index.html.
 ## SITE_MONITORING_REF=<rev>: read reports/monitoring/ from that git revision instead of the work tree.

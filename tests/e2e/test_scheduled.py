@@ -136,6 +136,9 @@ def test_scheduled_run_opens_one_issue_and_one_retraining_pr(world):
     assert second.jobs["report"].status == "skipped"
     assert second.jobs["ingest"].outputs["created"] == "false"
     assert second.jobs["report-ingest"].status == "skipped"
+    # the site went out with the first run's history; the same history is not published twice
+    assert first.jobs["pages/deploy"].status == "success", first.log()
+    assert second.jobs["pages"].status == "skipped", second.log()
     creates = [c for c in gh.calls("gh") if c["action"] == "pr create"]
     assert sorted(c["argv"][c["argv"].index("--head") + 1] for c in creates) == ["ingest/2024-07", branch]
     # a rerun on the same day rewrites identical files: no new monitoring commit; main never moved
