@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.project import ROOT, cli, copy_project, env, make_project, run, simulate_batches
+from tests.support.project import ROOT, cli, copy_project, env, run, simulate_batches, write_params
 
 pytestmark = pytest.mark.slow
 
@@ -171,9 +171,9 @@ def test_no_champion_only_when_the_revision_has_no_model(tmp_path, reproduced_ex
 # --- deterministic bytes, atomic outputs ------------------------------------------------------------
 
 
-def test_linear_model_bytes_do_not_depend_on_blas_threads_or_the_clone_path(tmp_path):
-    project = make_project(tmp_path / "a", overrides={"models": {"logistic": {"n_trials": 2}}})
-    run(["dvc", "repro", "prepare"], project)
+def test_linear_model_bytes_do_not_depend_on_blas_threads_or_the_clone_path(tmp_path, reproduced_example):
+    project = copy_project(reproduced_example, tmp_path / "a")  # the prepared splits are there
+    write_params(project, {"models": {"logistic": {"n_trials": 2}}})
     other = tmp_path / "b" / "elsewhere" / "project"
     shutil.copytree(project, other)
     digests = set()
