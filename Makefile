@@ -55,10 +55,11 @@ example-remote: install
 	@du -sh .dvc/example-remote
 
 ## test: the whole suite, slow end-to-end tests included, on every core (pytest-xdist, up to 4
-## workers; a module's tests stay on one worker, so its shared fixtures are built once). Idle OpenMP
-## threads sleep (PASSIVE): several trainings share the cores, where spinning threads cost up to 10x
+## workers; a module's tests stay on one worker, so its shared fixtures are built once; files with slow
+## tests are handed out first, tests/conftest.py). Idle OpenMP threads sleep (PASSIVE): several
+## trainings share the cores, where spinning threads cost up to 10x
 test: install
-	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadfile
+	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 
 ## test-fast: skip the slow end-to-end tests (CI runs everything)
 test-fast: install

@@ -42,3 +42,13 @@ def _offline_dvc(monkeypatch, tmp_path):
     for key, value in env(tmp_path).items():
         if key.startswith("DVC_"):
             monkeypatch.setenv(key, value)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding slow tests first, in collection order; the quick files after them. `make test`
+    hands whole files to the workers in this order (`--dist loadfile --no-loadscope-reorder`), so the
+    long end-to-end files start first and the quick ones fill in at the end. pytest-xdist's default
+    order (most tests first) started the longest files, which hold few tests, last: one worker ran
+    the scheduled-workflow replay alone for minutes while the other sat idle."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: a file's tests stay together, in order
