@@ -184,16 +184,6 @@ STORY_PARAMS = {
 }
 
 
-def story_project(tmp_path: Path) -> Path:
-    project = make_project(tmp_path, periods=["2024-01", "2024-02", "2024-03"], rows=500,
-                           overrides=STORY_PARAMS, git=False, families=("logistic",))
-    run(["git", "init", "-q", "-b", "main"], project)
-    run(["dvc", "init", "-q"], project)
-    run(["dvc", "config", "core.analytics", "false"], project)
-    run("git add -A && git commit -qm 'initial project'", project)
-    return project
-
-
 def remote_files(remote: Path) -> set[str]:
     return {str(p.relative_to(remote)) for p in remote.rglob("*") if p.is_file()}
 
@@ -213,7 +203,8 @@ def reproduced(tmp_path_factory):
     pull requests, both opened from the same main and both reproduced by CI (each commits its
     dvc.lock back). Tests work on copies (copy_world)."""
     base = tmp_path_factory.mktemp("story")
-    project = story_project(base)
+    project = make_project(base, periods=["2024-01", "2024-02", "2024-03"], rows=500,
+                           overrides=STORY_PARAMS, families=("logistic",))
     remote = base / "dvc-remote"
     remote.mkdir()
     origin, gh, replay = publish(project, base, remote, env(base))

@@ -184,10 +184,7 @@ def test_bad_input_is_one_clear_line(tmp_path, capsys):
 def test_stage_in_dvc_repro_uses_the_production_training_window(tmp_path, monkeypatch, capsys):
     from pipeline.cli import main
 
-    project = make_project(tmp_path, git=False, families=("logistic",))  # one family: a short repro
-    for cmd in (["git", "init", "-q", "-b", "main"], ["dvc", "init", "-q"], ["git", "add", "-A"],
-                ["git", "commit", "-q", "-m", "initial project"]):
-        run(cmd, project)
+    project = make_project(tmp_path, families=("logistic",))  # one family: a short repro
     run(["dvc", "repro"], project)
     report = json.loads((project / "reports" / "drift.json").read_text())
     # first run: no model on main yet -> the window except the newest batch, and it says so
