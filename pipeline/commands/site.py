@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "site.monitoring_ref in params.yaml; unset: the work tree and its history)")
     parser.add_argument("--no-gx-docs", action="store_true",
                         help="skip Great Expectations' Data Docs (they re-validate the newest "
-                        "site.data_docs_batches batches)")
+                        "site.data_docs_batches batches; 0 there skips them too)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -24,12 +24,14 @@ def main(args: argparse.Namespace) -> int:
 
     from pipeline import params as P
     from pipeline.site.build import build
+    from pipeline.site.gxdocs import newest_batches
 
     params = P.load(args.params)
     ref = args.monitoring_ref or (params.get("site") or {}).get("monitoring_ref") or None
-    print(f"site: building into {args.output}" + (" (with Great Expectations Data Docs)" if not
-                                                   args.no_gx_docs else ""))
-    result = build(params, Path(args.output), monitoring_ref=ref, gx_docs=not args.no_gx_docs,
+    gx_docs = not args.no_gx_docs and bool(newest_batches(params))  # site.data_docs_batches: 0, none
+    print(f"site: building into {args.output}" + (" (with Great Expectations Data Docs)" if gx_docs
+                                                   else ""))
+    result = build(params, Path(args.output), monitoring_ref=ref, gx_docs=gx_docs,
                    progress=lambda batch: print(f"  Great Expectations Data Docs: {batch}", flush=True))
     print(f"site: {len(result['pages'])} pages ({result['versions']} versions, prod "
           f"{result['prod'] or 'none'}), {result['periods']} monitored periods from {result['runs']} runs, "

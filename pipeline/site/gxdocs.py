@@ -61,8 +61,9 @@ def localise(root: Path) -> None:
 
 
 def newest_batches(params: dict[str, Any]) -> list[Path]:
-    """The batches that get Data Docs: the newest `site.data_docs_batches` (null: all). GX validates
-    each one again on every publish, so an unbounded history would make every promotion slower."""
+    """The batches that get Data Docs: the newest `site.data_docs_batches` (null: all; 0: none, and GX
+    is not even imported). GX validates each one again on every publish, so an unbounded history
+    would make every promotion slower."""
     from pipeline import params as P
     from pipeline.core.files import batch_files
 
@@ -71,10 +72,10 @@ def newest_batches(params: dict[str, Any]) -> list[Path]:
     limit = (params.get("site") or {}).get("data_docs_batches")
     if limit is None:
         return files
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise PipelineError(f"params.yaml: site.data_docs_batches must be a whole number of at least 1 "
-                            f"or null (all batches), not {limit!r}")
-    return files[-limit:]
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise PipelineError(f"params.yaml: site.data_docs_batches must be a whole number of at least 0 "
+                            f"(0: no Data Docs) or null (all batches), not {limit!r}")
+    return files[-limit:] if limit else []
 
 
 def build(params: dict[str, Any], target: Path,

@@ -20,6 +20,7 @@ import http.server
 import os
 import re
 import shutil
+import sys
 import threading
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlparse
@@ -264,10 +265,11 @@ def test_data_docs_cover_the_newest_batches_only(site, history, monkeypatch):
     assert documented == {"2024-04", "2024-05", "2024-06", "2024-09"}
     monkeypatch.chdir(history["project"])
     params = load("params.yaml")
-    for bad in (0, -1, "all", True):
+    for bad in (-1, "all", True, 1.5):
         with pytest.raises(PipelineError, match="site.data_docs_batches must be a whole number"):
             newest_batches({**params, "site": {"data_docs_batches": bad}})
     assert len(newest_batches({**params, "site": {"data_docs_batches": None}})) == 7
+    assert newest_batches({**params, "site": {"data_docs_batches": 0}}) == []
 
 
 @pytest.mark.slow
@@ -333,10 +335,12 @@ def test_readable_on_a_phone(browser, server, tmp_path_factory):
 
 def test_fresh_clone_gets_placeholders_and_bad_ref_changes_nothing(project: Path):
     """No version, no monitoring yet: every page still renders and says what to run. An unknown
-    monitoring ref is one clear error and leaves the previous site as it was."""
+    monitoring ref is one clear error and leaves the previous site as it was. The test project's
+    `site.data_docs_batches: 0` (tests/support/project.py) builds no Data Docs: GX is never imported."""
     out = project / "public"
-    proc = cli(["site", "-o", str(out), "--no-gx-docs"], project)
-    assert "prod none" in proc.stdout
+    proc = run([sys.executable, "-X", "importtime", "-m", "pipeline", "site", "-o", str(out)], project)
+    assert "prod none" in proc.stdout and "Data Docs for 0 batches" in proc.stdout
+    assert "great_expectations" not in proc.stderr and not (out / "gx").exists()
     home = (out / "index.html").read_text()
     assert "No version is in stage <code>prod</code> yet" in home and "No monitoring run yet" in home
     assert "No monitoring history yet" in (out / "monitoring.html").read_text()
