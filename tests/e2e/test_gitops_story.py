@@ -236,14 +236,23 @@ def copy_world(src: Path, dst: Path) -> tuple[Path, Path, FakeGitHub, Replayer, 
     return project, origin, gh, replay, remote
 
 
+@pytest.fixture(scope="module")
+def promoted(reproduced, tmp_path_factory):
+    """The first PR merged with a merge commit and promoted (v0.1.0 in prod): the story and the
+    verdict tests go on from copies of it, so the promotion they share is replayed once."""
+    base = tmp_path_factory.mktemp("promoted")
+    _, origin, gh, replay, _ = copy_world(reproduced[0], base)
+    promote = replay.run(PROMOTE, merge_pr(origin, gh, 1, env=env(base)))
+    assert promote.triggered and promote.ok, promote.log()
+    return base, promote
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["merge", "squash", "rebase"])
-def test_reproduced_pr_merges_and_promotes_under_branch_protection(reproduced, tmp_path, method):
-    """The reproduced head carries the required check; every merge method starts promote.yaml."""
-    project, origin, gh, replay, _ = copy_world(reproduced[0], tmp_path)
+def test_the_reproduced_head_carries_the_required_check(reproduced, tmp_path):
+    """The bot's commit-back is the PR's new head; its push (GITHUB_TOKEN) started nothing, so the
+    reproduce job reported the required check on it as a commit status."""
+    _, origin, gh, replay, _ = copy_world(reproduced[0], tmp_path)
     first = reproduced[1][1]
-    # the bot's commit-back is the PR's new head; its push (GITHUB_TOKEN) started nothing, so the
-    # reproduce job reported the required check on it as a commit status
     tip = head(origin, "batch-2024-04")
     assert tip != first.event.sha
     assert gh.check(first.event.sha, "gate") == "success"
@@ -255,8 +264,19 @@ def test_reproduced_pr_merges_and_promotes_under_branch_protection(reproduced, t
     bot = run(["git", "log", "-1", "--format=%B%n%an", tip], origin).stdout
     assert "github-actions[bot]" in bot and "skip" not in bot.lower()
 
-    event = merge_pr(origin, gh, 1, method, env=env(tmp_path))
-    promote = replay.run(PROMOTE, event)
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["merge", "squash", "rebase"])
+def test_reproduced_pr_merges_and_promotes_under_branch_protection(reproduced, promoted, tmp_path,
+                                                                   method):
+    """Every merge method starts promote.yaml on the protected main (the merge commit's run is the
+    `promoted` fixture's)."""
+    if method == "merge":
+        _, origin, gh, replay, _ = copy_world(promoted[0], tmp_path)
+        promote = promoted[1]
+    else:
+        _, origin, gh, replay, _ = copy_world(reproduced[0], tmp_path)
+        promote = replay.run(PROMOTE, merge_pr(origin, gh, 1, method, env=env(tmp_path)))
     assert promote.triggered, f"{method}: {promote.reason}"
     assert promote.ok, promote.log()
     assert "refs/tags/credit-risk@v0.1.0" in origin_refs(origin)
@@ -279,8 +299,8 @@ def test_reproduced_pr_merges_and_promotes_under_branch_protection(reproduced, t
 
 
 @pytest.mark.slow
-def test_gitops_story(reproduced, tmp_path):
-    project, origin, gh, replay, remote = copy_world(reproduced[0], tmp_path)
+def test_gitops_story(promoted, tmp_path):
+    project, origin, gh, replay, remote = copy_world(promoted[0], tmp_path)
 
     # 1. the first PR's report: images served from the repository at the commit that holds them
     [comment] = gh.comments("pr/1")
@@ -296,9 +316,7 @@ def test_gitops_story(reproduced, tmp_path):
     assert "dvc.lock" in changed.split() and "models/model_card.json" in changed.split()
     assert remote_files(remote), "dvc push sent nothing to the DVC remote"
 
-    # 2. merged: v0.1.0 registered, tags pushed, a release with the card
-    promote1 = replay.run(PROMOTE, merge_pr(origin, gh, 1, env=env(tmp_path)))
-    assert promote1.ok, promote1.log()
+    # 2. merged (the `promoted` fixture): v0.1.0 registered, tags pushed, a release with the card
     refs = origin_refs(origin)
     assert "refs/tags/credit-risk@v0.1.0" in refs and "refs/tags/credit-risk#prod#1" in refs
     [release] = gh.releases()
@@ -436,14 +454,12 @@ def prod_tag(origin: Path, work: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def rejected(reproduced, tmp_path_factory):
+def rejected(promoted, tmp_path_factory):
     """PR #1 merged and promoted (v0.1.0 in prod); PR #2 (the 2024-05 batch) brought up to date with
     main under a gate nothing clears, reproduced by CI: its challenger is rejected. Tests merge it on
     copies (copy_world)."""
     base = tmp_path_factory.mktemp("rejected")
-    project, origin, gh, replay, _ = copy_world(reproduced[0], base)
-    promote1 = replay.run(PROMOTE, merge_pr(origin, gh, 1, env=env(base)))
-    assert promote1.ok, promote1.log()
+    project, origin, gh, replay, _ = copy_world(promoted[0], base)
     update_from_main(project, "drift-2024-05")
     write_params(project, STRICT_GATE)
     run("git commit -qam 'Require a 50-point gain' && git push -q", project)
