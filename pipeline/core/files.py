@@ -19,13 +19,24 @@ from pipeline.errors import PipelineError
 BATCH_SUFFIXES = (".csv", ".parquet")  # batch formats, read by extension (read_table)
 PARQUET_CONTRACT = "a Parquet file with a schema"
 
-# Every type a saved model may hold beyond what skops trusts by default. Loading refuses anything
-# else, so a model file from a pull request cannot run code on the machine that loads it.
+# Every type a saved model may hold beyond skops' primitives and containers: the four families'
+# pipelines and nothing else (skops' own default, every scikit-learn estimator, is not used: see
+# `_skops`). Loading refuses anything else, so a model file from a pull request cannot run code on
+# the machine that loads it.
 TRUSTED_MODEL_TYPES = [
     "collections.OrderedDict",
     "lightgbm.basic.Booster",
     "lightgbm.sklearn.LGBMClassifier",
     "numpy.dtype",
+    "sklearn.compose._column_transformer.ColumnTransformer",
+    "sklearn.ensemble._forest.RandomForestClassifier",
+    "sklearn.impute._base.SimpleImputer",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.preprocessing._encoders.OneHotEncoder",
+    "sklearn.preprocessing._label.LabelEncoder",
+    "sklearn.tree._classes.DecisionTreeClassifier",
     "sklearn.tree._tree.Tree",
     "xgboost.core.Booster",
     "xgboost.sklearn.XGBClassifier",
@@ -202,10 +213,29 @@ def batch_files(directory: str | Path, pattern: str = "*.csv") -> list[Path]:
 # --- models --------------------------------------------------------------------------------------
 
 
+def _skops() -> Any:
+    """skops.io, imported without its default trust in every scikit-learn estimator. To list those,
+    skops calls `sklearn.utils.all_estimators()` at import, which imports every scikit-learn module
+    (pytest and dask.array among them): about 0.9 s of every process that saves or loads a model,
+    for a default this project does not want. The walk is answered with no estimators, so skops
+    trusts only its primitives and containers plus TRUSTED_MODEL_TYPES, passed on every load."""
+    import sys
+
+    if "skops.io" not in sys.modules:
+        import sklearn.utils
+
+        walk = sklearn.utils.all_estimators
+        sklearn.utils.all_estimators = lambda *args, **kwargs: []
+        try:
+            import skops.io  # noqa: F401
+        finally:
+            sklearn.utils.all_estimators = walk
+    return sys.modules["skops.io"]
+
+
 def save_model(path: str | Path, model: Any) -> None:
     """skops, canonicalised so that the same fitted model always gives the same bytes."""
-    import skops.io as sio
-
+    sio = _skops()
     write_bytes(path, _canonical_skops(sio.dumps(model)))
 
 
@@ -218,7 +248,7 @@ def load_model(path: str | Path) -> Any:
 
 def load_model_bytes(data: bytes, source: str) -> Any:
     """Load skops bytes, refusing any type outside the trusted list (never plain pickle)."""
-    import skops.io as sio
+    sio = _skops()
 
     try:
         untrusted = set(sio.get_untrusted_types(data=data)) - set(TRUSTED_MODEL_TYPES)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -58,3 +60,35 @@ def test_models_are_byte_deterministic_and_untrusted_types_refused(tmp_path):
     (tmp_path / "pickle.skops").write_bytes(b"\x80\x04K\x01.")
     with pytest.raises(PipelineError, match="not a skops model file"):
         load_model(tmp_path / "pickle.skops")
+
+
+
+FRESH_LOAD = """
+import sys
+from pipeline.core.files import load_model
+from pipeline.errors import PipelineError
+load_model(sys.argv[1])
+try:
+    load_model(sys.argv[2])
+except PipelineError as exc:
+    print(exc)
+print(sorted(m for m in sys.modules if m.startswith(("sklearn.datasets", "sklearn.semi_supervised", "pytest"))))
+"""
+
+
+def test_only_the_families_estimators_are_trusted_and_skops_imports_no_walk(tmp_path):
+    """skops would trust every scikit-learn estimator by default and import all of scikit-learn to
+    list them; the pipeline's import trusts only TRUSTED_MODEL_TYPES. In a fresh process, as every
+    command loads: a scikit-learn estimator outside the families is refused, and the walk's modules
+    (sklearn.datasets, sklearn.semi_supervised, pytest) are never imported."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import SVC
+
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    save_model(tmp_path / "svc.skops", SVC().fit(X, X[:, 0] > 0))
+    save_model(tmp_path / "logistic.skops", LogisticRegression().fit(X, X[:, 0] > 0))
+    out = subprocess.run([sys.executable, "-c", FRESH_LOAD, str(tmp_path / "logistic.skops"),
+                          str(tmp_path / "svc.skops")], capture_output=True, text=True, check=True)
+    refused, imported = out.stdout.strip().splitlines()
+    assert "untrusted types ['sklearn.svm._classes.SVC']" in refused
+    assert imported == "[]"
