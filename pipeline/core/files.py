@@ -7,7 +7,9 @@ import hashlib
 import io
 import json
 import os
+import sys
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -213,23 +215,25 @@ def batch_files(directory: str | Path, pattern: str = "*.csv") -> list[Path]:
 # --- models --------------------------------------------------------------------------------------
 
 
+_SKOPS_IMPORT = threading.Lock()  # two threads must not swap sklearn's function at the same time
+
+
 def _skops() -> Any:
     """skops.io, imported without its default trust in every scikit-learn estimator. To list those,
     skops calls `sklearn.utils.all_estimators()` at import, which imports every scikit-learn module
-    (pytest and dask.array among them): about 0.9 s of every process that saves or loads a model,
-    for a default this project does not want. The walk is answered with no estimators, so skops
-    trusts only its primitives and containers plus TRUSTED_MODEL_TYPES, passed on every load."""
-    import sys
+    (pytest and dask.array among them): half a second or more of every process that saves or loads
+    a model, for a default this project does not want. The walk is answered with no estimators, so
+    skops trusts only its primitives and containers plus TRUSTED_MODEL_TYPES, passed on every load."""
+    with _SKOPS_IMPORT:
+        if "skops.io" not in sys.modules:
+            import sklearn.utils
 
-    if "skops.io" not in sys.modules:
-        import sklearn.utils
-
-        walk = sklearn.utils.all_estimators
-        sklearn.utils.all_estimators = lambda *args, **kwargs: []
-        try:
-            import skops.io  # noqa: F401
-        finally:
-            sklearn.utils.all_estimators = walk
+            walk = sklearn.utils.all_estimators
+            sklearn.utils.all_estimators = lambda *args, **kwargs: []
+            try:
+                import skops.io  # noqa: F401
+            finally:
+                sklearn.utils.all_estimators = walk
     return sys.modules["skops.io"]
 
 
