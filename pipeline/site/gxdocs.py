@@ -67,15 +67,15 @@ def newest_batches(params: dict[str, Any]) -> list[Path]:
     from pipeline import params as P
     from pipeline.core.files import batch_files
 
-    cfg = P.section(params, "data")
-    files = batch_files(cfg["batches_dir"], cfg.get("pattern", "*.csv"))
     limit = (params.get("site") or {}).get("data_docs_batches")
-    if limit is None:
-        return files
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise PipelineError(f"params.yaml: site.data_docs_batches must be a whole number of at least 0 "
                             f"(0: no Data Docs) or null (all batches), not {limit!r}")
-    return files[-limit:] if limit else []
+    if limit == 0:
+        return []  # not even the batch folder is read: a checkout without its batches builds the site
+    cfg = P.section(params, "data")
+    files = batch_files(cfg["batches_dir"], cfg.get("pattern", "*.csv"))
+    return files if limit is None else files[-limit:]
 
 
 def build(params: dict[str, Any], target: Path,

@@ -267,13 +267,13 @@ def test_the_reproduced_head_carries_the_required_check(reproduced, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["merge", "squash", "rebase"])
-def test_reproduced_pr_merges_and_promotes_under_branch_protection(reproduced, promoted, tmp_path,
+def test_reproduced_pr_merges_and_promotes_under_branch_protection(reproduced, request, tmp_path,
                                                                    method):
     """Every merge method starts promote.yaml on the protected main (the merge commit's run is the
     `promoted` fixture's)."""
     if method == "merge":
-        _, origin, gh, replay, _ = copy_world(promoted[0], tmp_path)
-        promote = promoted[1]
+        base, promote = request.getfixturevalue("promoted")
+        _, origin, gh, replay, _ = copy_world(base, tmp_path)
     else:
         _, origin, gh, replay, _ = copy_world(reproduced[0], tmp_path)
         promote = replay.run(PROMOTE, merge_pr(origin, gh, 1, method, env=env(tmp_path)))

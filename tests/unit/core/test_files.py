@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.core.files import atomic_path, load_model, read_csv, save_model, write_json
 from pipeline.errors import PipelineError
+from tests.support.project import ROOT
 
 
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
@@ -62,7 +63,6 @@ def test_models_are_byte_deterministic_and_untrusted_types_refused(tmp_path):
         load_model(tmp_path / "pickle.skops")
 
 
-
 FRESH_LOAD = """
 import sys
 from pipeline.core.files import load_model
@@ -89,7 +89,8 @@ def test_only_the_families_estimators_are_trusted_and_skops_imports_no_walk(tmp_
     save_model(tmp_path / "svc.skops", SVC().fit(X, X[:, 0] > 0))
     save_model(tmp_path / "logistic.skops", LogisticRegression().fit(X, X[:, 0] > 0))
     out = subprocess.run([sys.executable, "-c", FRESH_LOAD, str(tmp_path / "logistic.skops"),
-                          str(tmp_path / "svc.skops")], capture_output=True, text=True, check=True)
+                          str(tmp_path / "svc.skops")], capture_output=True, text=True, check=True,
+                         cwd=ROOT)
     refused, imported = out.stdout.strip().splitlines()
     assert "untrusted types ['sklearn.svm._classes.SVC']" in refused
     assert imported == "[]"

@@ -270,6 +270,10 @@ def test_data_docs_cover_the_newest_batches_only(site, history, monkeypatch):
             newest_batches({**params, "site": {"data_docs_batches": bad}})
     assert len(newest_batches({**params, "site": {"data_docs_batches": None}})) == 7
     assert newest_batches({**params, "site": {"data_docs_batches": 0}}) == []
+    unpulled = {**params, "data": {**params["data"], "batches_dir": "not-pulled"}}  # no batch files
+    assert newest_batches({**unpulled, "site": {"data_docs_batches": 0}}) == []  # 0 reads no folder
+    with pytest.raises(PipelineError, match="not-pulled: no batch files"):
+        newest_batches({**unpulled, "site": {"data_docs_batches": 1}})
 
 
 @pytest.mark.slow
